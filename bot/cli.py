@@ -22,7 +22,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from digests.config import Config, ConfigError, load_config
 from digests.extract import Extractor
 from digests.leaders import Registry
-from digests.models import Extracted, Statement
+from digests.models import Digest, Extracted, Statement
 
 log = logging.getLogger("bot.cli")
 
@@ -312,6 +312,62 @@ def cmd_leaders(parts: Parts, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(parts: Parts, args: argparse.Namespace) -> int:
+    from digests import render
+    from digests.digest import build_digest
+    from digests.pipeline import parse_since, utcnow
+
+    keys = [parts.leader_key(name) for name in args.leaders]
+    try:
+        window = parse_since(args.since)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+    now = utcnow()
+    storage = parts.storage()
+    try:
+        statements = storage.statements_seen(keys or None, now - window, now)
+    finally:
+        storage.close()
+    digest = build_digest(statements, parts.registry, since=now - window, until=now, leaders=keys or None)
+    if args.json:
+        print(json.dumps(digest_json(digest), ensure_ascii=False))
+    else:
+        print(render.plain_text(digest))
+    return 0
+
+
+def digest_json(digest: Digest) -> dict[str, Any]:
+    return {
+        "since": _iso(digest.since),
+        "until": _iso(digest.until),
+        "leaders": [
+            {
+                "leader": section.leader.key,
+                "name": section.leader.name,
+                "summary": section.summary,
+                "more": section.more,
+                "statements": [statement_json(s) for s in section.statements],
+            }
+            for section in digest.sections
+        ],
+    }
+
+
+def cmd_send_due(parts: Parts, args: argparse.Namespace) -> int:
+    from bot.senders import send_due
+
+    report = asyncio.run(send_due(parts.settings, parts.registry, force=args.now))
+    print(f"planned {report.planned}, sent {report.sent}, pending {report.pending}, "
+          f"chats gone {report.gone}, failed {report.failed}")
+    return 0
+
+
+def cmd_run(parts: Parts, args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    return run(parts.settings)
+
+
 # ------------------------------------------------------------------------------------------------
 # Entry point
 
@@ -365,6 +421,9 @@ COMMANDS = {
     "latest": cmd_latest,
     "sources": cmd_sources,
     "leaders": cmd_leaders,
+    "digest": cmd_digest,
+    "send-due": cmd_send_due,
+    "run": cmd_run,
 }
 
 

@@ -70,7 +70,9 @@ MIN_SHARED_SHINGLES = 3
 
 SHINGLE_WORDS = 3
 
-Shingle = tuple[str, str, str]
+Shingle = int
+"""A word 3-shingle, hashed: compact and quick to compare, equal only within one process
+(Python salts string hashes per process), so never stored."""
 
 # Apostrophe look-alikes become "'", dashes and hyphens become a space, double quotes vanish.
 _TRANSLATE = str.maketrans(
@@ -143,7 +145,7 @@ class Prepared:
 def prepare_normalised(norm_text: str) -> Prepared:
     """Shingle text that is already normalised (stored rows): no second normalisation."""
     tokens = norm_text.split()
-    shingles = frozenset(zip(tokens, tokens[1:], tokens[2:], strict=False))
+    shingles = frozenset(map(hash, zip(tokens, tokens[1:], tokens[2:], strict=False)))
     return Prepared(norm=norm_text, words=len(tokens), shingles=shingles)
 
 
@@ -165,14 +167,25 @@ def similarity_prepared(a: Prepared, b: Prepared) -> float:
     return shared / smaller
 
 
+def same_statement_counts(shared: int, shingles_a: int, shingles_b: int) -> bool:
+    """The rule on counts alone: ``shared`` shingles between texts of ``shingles_a`` and ``shingles_b``.
+
+    For callers that count shared shingles themselves (an inverted index over many stored
+    texts); both texts must have three words or more.
+    """
+    smaller = min(shingles_a, shingles_b)
+    if smaller == 0:
+        return False
+    if shared >= smaller:  # the shorter text is wholly inside the longer one
+        return True
+    return shared >= MIN_SHARED_SHINGLES and shared / smaller >= SAME_STATEMENT_THRESHOLD
+
+
 def same_statement_prepared(a: Prepared, b: Prepared) -> bool:
     """:func:`is_same_statement` for prepared texts."""
     if a.words < SHINGLE_WORDS or b.words < SHINGLE_WORDS:
         return a.norm == b.norm
-    shared, smaller = _shared(a, b)
-    if shared == smaller:
-        return True
-    return shared >= MIN_SHARED_SHINGLES and shared / smaller >= SAME_STATEMENT_THRESHOLD
+    return same_statement_counts(len(a.shingles & b.shingles), len(a.shingles), len(b.shingles))
 
 
 def similarity(a: str, b: str) -> float:

@@ -101,6 +101,11 @@ class Registry:
 
     # -- what people type -------------------------------------------------------------------
 
+    def exact(self, query: str) -> Leader | None:
+        """A key or alias exactly (ignoring case, accents and quote marks), else None."""
+        key = self._by_alias.get(fold(query))
+        return self.leaders[key] if key else None
+
     def resolve(self, query: str) -> Resolution:
         """A key, alias or full name in any case or script; else the closest match as a suggestion."""
         folded = fold(query)

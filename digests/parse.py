@@ -174,14 +174,15 @@ def _content_of(raw: Any) -> str:
 
 def _date_of(raw: Any) -> datetime | None:
     for field in ("published", "updated", "created"):
-        parsed = raw.get(field + "_parsed")
+        # dict.get: FeedParserDict.get maps a missing "updated" to "published" with a warning.
+        parsed = dict.get(raw, field + "_parsed")
         if parsed:
             try:
                 year, month, day, hour, minute, second = (int(v) for v in parsed[:6])
                 return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
             except (TypeError, ValueError, OverflowError):
                 pass
-        text = raw.get(field)
+        text = dict.get(raw, field)
         if text:
             fallback = _parse_date(text)
             if fallback is not None:
@@ -225,7 +226,7 @@ def _not_a_feed_reason(body: bytes, result: Any, content_type: str | None) -> st
         return "not a feed: not XML"
     error = result.get("bozo_exception")
     if isinstance(error, SAXParseException):
-        line = error.getLineNumber()
+        line = error.getLineNumber() or 1
         if not _XML_DECLARATION.match(body):
             line -= 1  # feedparser prepended an XML declaration line
         return f"not a feed: malformed XML ({error.getMessage()} at line {max(line, 1)})"

@@ -51,11 +51,18 @@ DEDUP_WINDOW = timedelta(days=4)
 DEDUP_CANDIDATES = 3000
 """At most this many of a leader's statements (the newest in the window) are compared."""
 
+DEDUP_CACHE_LIMIT = 12_000
+"""Most statements' shingles kept while one transaction lasts (about 2 KB each)."""
+
 BUSY_TIMEOUT_MS = 10_000
 # SQLite allows 32766 bound parameters; stay far below for IN lists.
 _CHUNK = 500
 
 T = TypeVar("T")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer version of the bot than the one opening it."""
 
 
 # --------------------------------------------------------------------------- records
@@ -313,6 +320,10 @@ class Storage:
         self.db = Database(conn, execute_plugins=False)
         self._lock = threading.RLock()
         self._depth = 0
+        # Shingles of stored statements, per leader, kept while one transaction lasts (it holds
+        # the write lock, so nothing else can change them): the articles of one poll compare
+        # against the same recent statements without shingling them again.
+        self._shingle_cache: dict[str, dict[int, frozenset[dedup.Shingle]]] = {}
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not memory:
@@ -320,7 +331,11 @@ class Storage:
             # In WAL mode NORMAL survives a crash of the process; only a power cut can lose
             # the last commits.
             conn.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -352,6 +367,7 @@ class Storage:
                 except BaseException:
                     self._conn.execute(f"ROLLBACK TO {name}")
                     self._conn.execute(f"RELEASE {name}")
+                    self._shingle_cache.clear()
                     raise
                 else:
                     self._conn.execute(f"RELEASE {name}")
@@ -369,6 +385,7 @@ class Storage:
                 raise
             finally:
                 self._depth = 0
+                self._shingle_cache.clear()
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -400,6 +417,10 @@ class Storage:
         self._execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
         )
+        if self.schema_version() > len(MIGRATIONS):
+            raise SchemaTooNew(
+                f"the database has schema version {self.schema_version()}, this code knows {len(MIGRATIONS)}"
+            )
         for version, migration in enumerate(MIGRATIONS, start=1):
             # Checked inside the transaction: two processes opening one file apply it once.
             with self.transaction():
@@ -722,6 +743,7 @@ class Storage:
         """
         count = 0
         with self.transaction():
+            self._shingle_cache.clear()
             pending: list[Statement] = []
             for statement in statements:
                 pending.append(statement)
@@ -1078,10 +1100,44 @@ class Storage:
 # --------------------------------------------------------------------------- merging
 
 
-@dataclass
-class _Candidate:
-    id: int
-    prepared: dedup.Prepared
+class _LeaderIndex:
+    """A leader's stored statements near one article's time, as shingle sets.
+
+    Plain set intersections: measured against an inverted index they win for the few
+    statements a leader has in one article, and need no second structure to keep current.
+    """
+
+    def __init__(
+        self, shingles: dict[int, frozenset[dedup.Shingle]], cache: dict[int, frozenset[dedup.Shingle]]
+    ) -> None:
+        self.shingles = shingles
+        self.cache = cache
+
+    def put(self, statement_id: int, prepared: dedup.Prepared) -> None:
+        self.cache[statement_id] = prepared.shingles
+        if prepared.shingles:
+            self.shingles[statement_id] = prepared.shingles
+        else:
+            self.shingles.pop(statement_id, None)
+
+    def best_match(self, prepared: dedup.Prepared) -> int | None:
+        """The stored statement that is most surely the same as ``prepared``, if any.
+
+        Texts under three words have no shingles: they are the same only when equal, which the
+        fingerprint has already decided.
+        """
+        if prepared.words < dedup.SHINGLE_WORDS:
+            return None
+        mine = prepared.shingles
+        best: tuple[float, int, int] | None = None
+        for statement_id, theirs in self.shingles.items():
+            shared = len(mine & theirs)
+            if shared and dedup.same_statement_counts(shared, len(mine), len(theirs)):
+                # Highest containment, then most shingles in common, then the oldest statement.
+                key = (shared / min(len(mine), len(theirs)), shared, -statement_id)
+                if best is None or key > best:
+                    best = key
+        return None if best is None else -best[2]
 
 
 class _Merger:
@@ -1093,21 +1149,36 @@ class _Merger:
         self.article_id = article_id
         self.now = now
         self.time = article.published or now
-        self.candidates: dict[str, list[_Candidate]] = {}
+        self.indexes: dict[str, _LeaderIndex] = {}
         self.new = 0
         self.merged = 0
 
-    def _candidates(self, leader: str) -> list[_Candidate]:
-        if leader not in self.candidates:
-            rows = self.storage._rows(
-                """SELECT id, norm_text FROM statements WHERE leader = ? AND sort_time >= ? AND sort_time <= ?
+    def _index(self, leader: str) -> _LeaderIndex:
+        index = self.indexes.get(leader)
+        if index is not None:
+            return index
+        storage = self.storage
+        ids = [
+            int(row["id"])
+            for row in storage._rows(
+                """SELECT id FROM statements WHERE leader = ? AND sort_time >= ? AND sort_time <= ?
                    ORDER BY sort_time DESC, id DESC LIMIT ?""",
                 (leader, _iso(self.time - DEDUP_WINDOW), _iso(self.time + DEDUP_WINDOW), DEDUP_CANDIDATES),
             )
-            self.candidates[leader] = [
-                _Candidate(int(r["id"]), dedup.prepare_normalised(str(r["norm_text"]))) for r in rows
-            ]
-        return self.candidates[leader]
+        ]
+        if sum(len(cached) for cached in storage._shingle_cache.values()) > DEDUP_CACHE_LIMIT:
+            storage._shingle_cache.clear()
+        cache = storage._shingle_cache.setdefault(leader, {})
+        missing = [statement_id for statement_id in ids if statement_id not in cache]
+        for chunk in _chunks(missing):
+            for row in storage._rows(
+                f"SELECT id, norm_text FROM statements WHERE id IN ({_placeholders(len(chunk))})", chunk
+            ):
+                cache[int(row["id"])] = dedup.prepare_normalised(str(row["norm_text"])).shingles
+        index = self.indexes[leader] = _LeaderIndex(
+            {statement_id: cache[statement_id] for statement_id in ids if cache[statement_id]}, cache
+        )
+        return index
 
     def _match(self, leader: str, prepared: dedup.Prepared, fingerprint: str) -> int | None:
         row = self.storage._row(
@@ -1116,10 +1187,7 @@ class _Merger:
         )
         if row is not None:
             return int(row["id"])
-        for candidate in self._candidates(leader):
-            if dedup.same_statement_prepared(prepared, candidate.prepared):
-                return candidate.id
-        return None
+        return self._index(leader).best_match(prepared)
 
     def add(self, extracted: Extracted) -> None:
         prepared = dedup.prepare(extracted.text)
@@ -1167,7 +1235,7 @@ class _Merger:
         statement_id = cursor.lastrowid
         self._add_source(statement_id)
         # Later statements of this article (and its repeats) are compared with this one too.
-        self._candidates(extracted.leader).insert(0, _Candidate(statement_id, prepared))
+        self._index(extracted.leader).put(statement_id, prepared)
         self.new += 1
 
     def _merge(
@@ -1193,9 +1261,7 @@ class _Merger:
                     statement_id,
                 ),
             )
-            for candidate in self.candidates.get(extracted.leader, []):
-                if candidate.id == statement_id:
-                    candidate.prepared = prepared
+            self._index(extracted.leader).put(statement_id, prepared)
         published = _iso_opt(self.article.published)
         if published is not None and (row["published"] is None or published < str(row["published"])):
             self.storage._execute(

@@ -95,7 +95,7 @@ class FeedServer:
         # so slow and endless bodies stop at once instead of keeping the test waiting.
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, self.host, self.port)
         await site.start()
         self.port = runner.addresses[0][1]
         self._runner = runner

@@ -49,7 +49,7 @@ def test_threshold_is_in_the_documented_range() -> None:
     ("raw", "expected"),
     [
         ("“We won’t retreat,” he said.", "we won't retreat he said"),
-        ("\"We won't retreat,\" he said!", "we won't retreat he said"),
+        ('"We won\'t retreat," he said!', "we won't retreat he said"),
         ("large-scale — raids – now", "large scale raids now"),
         ("  many\t\nspaces\u00a0here  ", "many spaces here"),
         ("«Мы не отступим», — заявил Путин.", "мы не отступим заявил путин"),
@@ -117,7 +117,9 @@ def test_short_texts_compare_by_equality() -> None:
 
 def test_punctuation_and_quote_marks_only_change_merges() -> None:
     other = "“There is no need for large scale raids right now; we have other missions...”"
-    assert is_same_statement("There is no need for large-scale raids right now. We have other missions.", other)
+    assert is_same_statement(
+        "There is no need for large-scale raids right now. We have other missions.", other
+    )
 
 
 def test_one_changed_word_in_a_twelve_word_quote_still_merges() -> None:
@@ -153,7 +155,9 @@ def test_sharing_one_phrase_does_not_merge_short_texts() -> None:
 
 
 def test_a_short_text_wholly_inside_a_long_one_merges() -> None:
-    assert is_same_statement("a very dangerous step", "it would be a very dangerous step that could lead to catastrophe")
+    assert is_same_statement(
+        "a very dangerous step", "it would be a very dangerous step that could lead to catastrophe"
+    )
 
 
 def test_prepared_helpers_agree_with_text_helpers() -> None:

@@ -347,6 +347,10 @@ def bolt_app(fake: FakeSlack, **kwargs: Any) -> AsyncApp:
         await respond(f"Latest from {command['text']}", response_type="ephemeral")
         await say(f"{command['user_id']} asked for {command['text']}")
 
+    @app.command("/help")
+    async def help_(ack: Any) -> None:
+        await ack("Commands: /latest <leader>")
+
     @app.event("app_mention")
     async def mention(event: dict[str, Any], say: Any) -> None:
         await say(f"mention: {event['text']}")
@@ -374,6 +378,11 @@ async def test_socket_mode_bolt_app_end_to_end(fake: FakeSlack) -> None:
         [said] = await fake.wait_for_messages(fake.default_channel, 1)
         assert said.text == "U0ALICE asked for putin"
 
+        help_push = await fake.send_slash_command("/help")
+        assert (await fake.wait_for_ack(help_push.envelope_id)).payload == {
+            "text": "Commands: /latest <leader>"
+        }
+
         mention = await fake.send_app_mention("<@UBOT> latest putin", channel="C0NEWS")
         [reply] = await fake.wait_for_messages("C0NEWS", 1)
         assert reply.text == "mention: <@UBOT> latest putin"
@@ -386,9 +395,10 @@ async def test_socket_mode_bolt_app_end_to_end(fake: FakeSlack) -> None:
         await handler.close_async()
 
 
-@pytest.mark.parametrize("mode", ["close", "disconnect"])
+@pytest.mark.parametrize("mode", ["close", "disconnect", "drop"])
 async def test_socket_mode_reconnects(fake: FakeSlack, mode: Any) -> None:
-    handler = AsyncSocketModeHandler(bolt_app(fake), fake.app_token)
+    # "drop" (no close frame) is noticed at the client's next ping: keep ping_interval short.
+    handler = AsyncSocketModeHandler(bolt_app(fake), fake.app_token, ping_interval=1)
     try:
         await handler.connect_async()
         await fake.wait_connected()

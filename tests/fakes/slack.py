@@ -72,6 +72,7 @@ __all__ = [
     "post_signed",
     "sign_request",
     "slash_command_body",
+    "validate_blocks",
 ]
 
 FaultKind = Literal["429", "500", "503", "reset", "reset_after", "slow"]

@@ -12,7 +12,8 @@ injects faults (floods, 429/5xx, dropped connections, replies slower than the cl
 that were nevertheless delivered). Every call and every delivered message is recorded.
 
 Limits, on purpose: only the methods a text bot needs are implemented (others answer 404 "Not
-Found", which python-telegram-bot reports as ``InvalidToken``); Markdown parse modes are not
+Found", which python-telegram-bot reports as ``InvalidToken``, or ``EndPointNotFound`` from
+``do_api_request``); Markdown parse modes are not
 validated (the text is taken as is); HTML validation follows tdlib's parser and, with
 ``strict_html=True`` (the default), is stricter than Telegram in two documented ways: a bare
 ``&`` that does not start ``&lt;``, ``&gt;``, ``&amp;``, ``&quot;`` or a numeric reference
@@ -28,17 +29,19 @@ import json
 import math
 import random
 import re
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
 Params = dict[str, Any]
 JsonDict = dict[str, Any]
+_T = TypeVar("_T")
 
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
@@ -65,24 +68,7 @@ class HtmlParseError(ValueError):
 
 
 _ALLOWED_TAGS = frozenset(
-    {
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "span",
-        "tg-spoiler",
-        "tg-emoji",
-        "code",
-        "pre",
-        "blockquote",
-    }
+    "a b strong i em u ins s strike del span tg-spoiler tg-emoji code pre blockquote".split()
 )
 _SIMPLE_ENTITY = {
     "b": "bold",
@@ -99,7 +85,7 @@ _SIMPLE_ENTITY = {
     "code": "code",
 }
 _NAMED_ENTITIES = {b"lt": "<", b"gt": ">", b"amp": "&", b"quot": '"'}
-_END = -1  # what _at() answers past the end of the text (tdlib reads its NUL terminator)
+_END = -1  # what the parser reads past the end of the text (where tdlib reads its NUL terminator)
 
 
 def utf16_len(text: str) -> int:
@@ -225,13 +211,13 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[JsonDict]]:
                     i += 1
                 attribute = data[name_begin:i].decode("utf-8", "replace").lower()
                 if not attribute:
-                    raise HtmlParseError(
-                        f'Empty attribute name in the tag "{tag}" at byte offset {begin}'
-                    )
+                    raise HtmlParseError(f'Empty attribute name in the tag "{tag}" at byte offset {begin}')
                 while at(i) != _END and _is_space(at(i)):
                     i += 1
+                if at(i) == _END:
+                    raise HtmlParseError(f"Unclosed start tag at byte offset {begin}")
                 if at(i) != 0x3D:  # no '=': only <blockquote expandable> may do that
-                    if tag == "blockquote" and attribute == "expandable" and at(i) != _END:
+                    if tag == "blockquote" and attribute == "expandable":
                         argument = "1"
                         continue
                     raise HtmlParseError(
@@ -276,8 +262,8 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[JsonDict]]:
                     argument = value
                 elif tag == "code" and attribute == "class" and value.startswith("language-"):
                     argument = value[len("language-") :]
-                elif tag == "span" and attribute == "class" and value.startswith("tg-"):
-                    argument = value[len("tg-") :]
+                elif tag == "span" and attribute == "class":
+                    argument = value[len("tg-") :] if value.startswith("tg-") else ""
                 elif tag == "tg-emoji" and attribute == "emoji-id":
                     argument = value
                 elif tag == "blockquote" and attribute == "expandable":
@@ -559,49 +545,31 @@ def _param_json(params: Params, name: str) -> Any:
     return value
 
 
+def _is_entity(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("type"), str)
+        and isinstance(value.get("offset"), int)
+        and isinstance(value.get("length"), int)
+    )
+
+
 def _chat_member(user: JsonDict, status: str) -> JsonDict:
     """A ``ChatMember`` object with every field python-telegram-bot requires for ``status``."""
     member: JsonDict = {"user": user, "status": status}
     if status == "creator":
         member["is_anonymous"] = False
     elif status == "administrator":
-        member.update(
-            can_be_edited=False,
-            is_anonymous=False,
-            can_manage_chat=True,
-            can_delete_messages=True,
-            can_manage_video_chats=True,
-            can_restrict_members=True,
-            can_promote_members=False,
-            can_change_info=True,
-            can_invite_users=True,
-            can_post_stories=True,
-            can_edit_stories=True,
-            can_delete_stories=True,
-            can_post_messages=True,
-            can_edit_messages=True,
-            can_pin_messages=True,
-        )
+        rights = "manage_chat delete_messages manage_video_chats restrict_members change_info invite_users"
+        rights += " post_stories edit_stories delete_stories post_messages edit_messages pin_messages"
+        member.update({f"can_{right}": True for right in rights.split()})
+        member.update(can_be_edited=False, is_anonymous=False, can_promote_members=False)
     elif status == "restricted":
-        member.update(
-            is_member=True,
-            can_change_info=False,
-            can_invite_users=False,
-            can_pin_messages=False,
-            can_send_messages=False,
-            can_send_polls=False,
-            can_send_other_messages=False,
-            can_add_web_page_previews=False,
-            can_manage_topics=False,
-            until_date=0,
-            can_send_audios=False,
-            can_send_documents=False,
-            can_send_photos=False,
-            can_send_videos=False,
-            can_send_video_notes=False,
-            can_send_voice_notes=False,
-            can_edit_tag=False,
-        )
+        rights = "change_info invite_users pin_messages send_messages send_polls send_other_messages"
+        rights += " add_web_page_previews manage_topics send_audios send_documents send_photos"
+        rights += " send_videos send_video_notes send_voice_notes edit_tag"
+        member.update({f"can_{right}": False for right in rights.split()})
+        member.update(is_member=True, until_date=0)
     elif status == "kicked":
         member["until_date"] = 0
     return member
@@ -655,6 +623,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
         self.webhook_url = ""
         self.allowed_updates: list[str] | None = None
+        self.default_user_id = 1001  # who writes in groups when a test names nobody
 
         self.sent: list[SentMessage] = []
         self.edits: list[SentMessage] = []
@@ -667,6 +636,7 @@ class FakeTelegram:
         self._updates: list[JsonDict] = []
         self._next_update_id = 1
         self._current: dict[tuple[int, int], SentMessage] = {}
+        self._sent_by_chat: dict[int, list[SentMessage]] = {}
         self._windows: dict[object, _SlidingWindow] = {}
         self._flood_left = 0
         self._flood_retry_after = 1
@@ -713,13 +683,13 @@ class FakeTelegram:
         self._closing = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, 0, shutdown_timeout=2.0)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((self.host, 0))
+        self._port = int(sock.getsockname()[1])
+        site = web.SockSite(runner, sock)
         await site.start()
-        server = site._server  # aiohttp exposes the bound port only here
-        assert isinstance(server, asyncio.Server)
-        self._port = int(server.sockets[0].getsockname()[1])
         self._runner = runner
 
     async def stop(self) -> None:
@@ -919,7 +889,7 @@ class FakeTelegram:
         chat = self.chats.get(chat_id) or self.add_chat(chat_id, chat_type)
         if chat.type == "channel":
             return self.channel_post(chat_id, text)
-        user_id = from_user_id if from_user_id is not None else chat_id if chat.type == "private" else 1001
+        user_id = from_user_id if from_user_id is not None else self._default_sender(chat)
         message = self._incoming_message(chat, text)
         message["from"] = self.user(user_id)
         return self.push_update({"message": message})
@@ -957,7 +927,7 @@ class FakeTelegram:
         self._check_status(old_status)
         self._check_status(new_status)
         chat = self.chats.get(chat_id) or self.add_chat(chat_id, chat_type)
-        actor = from_user_id if from_user_id is not None else chat_id if chat.type == "private" else 1001
+        actor = from_user_id if from_user_id is not None else self._default_sender(chat)
         if new_status in ("left", "kicked"):
             chat.state = "blocked" if chat.type == "private" else "kicked"
         elif chat.state in ("blocked", "kicked"):
@@ -985,7 +955,7 @@ class FakeTelegram:
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Messages delivered to a chat, in order."""
-        return [m for m in self.sent if m.chat_id == chat_id]
+        return list(self._sent_by_chat.get(chat_id, ()))
 
     def calls_to(self, method: str) -> list[Call]:
         """Every call of ``method`` (any case), in order."""
@@ -1004,6 +974,7 @@ class FakeTelegram:
     def clear_records(self) -> None:
         """Forget calls, deliveries and counters (chats, updates and commands stay)."""
         self.sent.clear()
+        self._sent_by_chat.clear()
         self.edits.clear()
         self.calls.clear()
         self.status_counts.clear()
@@ -1017,8 +988,8 @@ class FakeTelegram:
         """Wait until ``count`` messages were delivered to ``chat_id`` (None: to any chat)."""
 
         def ready() -> list[SentMessage] | None:
-            found = self.sent if chat_id is None else self.messages_to(chat_id)
-            return found if len(found) >= count else None
+            found = self.sent if chat_id is None else self._sent_by_chat.get(chat_id, [])
+            return list(found) if len(found) >= count else None
 
         try:
             return await self._wait_for(ready, timeout)
@@ -1058,7 +1029,7 @@ class FakeTelegram:
         except TimeoutError:
             pass
 
-    async def _wait_for(self, ready: Callable[[], Any], timeout: float) -> Any:
+    async def _wait_for(self, ready: Callable[[], _T | None], timeout: float) -> _T:
         deadline = time.monotonic() + timeout
         while True:
             result = ready()
@@ -1082,6 +1053,9 @@ class FakeTelegram:
             "username": self.bot_username,
         }
 
+    def _default_sender(self, chat: FakeChat) -> int:
+        return chat.id if chat.type == "private" else self.default_user_id
+
     def _incoming_message(self, chat: FakeChat, text: str) -> JsonDict:
         message: JsonDict = {
             "message_id": chat.next_message_id,
@@ -1092,9 +1066,7 @@ class FakeTelegram:
         chat.next_message_id += 1
         command = _BOT_COMMAND_AT_START.match(text)
         if command:
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": utf16_len(command.group())}
-            ]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command.group())}]
         return message
 
     @staticmethod
@@ -1116,9 +1088,7 @@ class FakeTelegram:
         self.calls.append(Call(method, params, status, fault, time.time(), description))
         self._notify()
 
-    def _error(
-        self, method: str, params: Params, error: _ApiError, fault: str | None = None
-    ) -> web.Response:
+    def _error(self, method: str, params: Params, error: _ApiError, fault: str | None = None) -> web.Response:
         body: JsonDict = {"ok": False, "error_code": error.status, "description": error.description}
         if error.parameters:
             body["parameters"] = error.parameters
@@ -1143,8 +1113,10 @@ class FakeTelegram:
             for key, value in form.items():
                 if isinstance(value, str):
                     params[key] = value
-                else:  # an uploaded file: remember what it was, not its bytes
+                elif isinstance(value, web.FileField):  # an upload: remember what, not the bytes
                     params[key] = {"filename": value.filename, "content_type": value.content_type}
+                else:
+                    params[key] = bytes(value).decode("utf-8", "replace")
         else:
             await request.read()
         return params
@@ -1181,9 +1153,7 @@ class FakeTelegram:
             self._flood_left -= 1
             self.injected["flood"] += 1
             seconds = self._flood_retry_after
-            flood = _ApiError(
-                429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
-            )
+            flood = _ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
             return self._error(method, params, flood, "flood")
 
         fault = self._draw_fault(key)
@@ -1191,8 +1161,8 @@ class FakeTelegram:
             self.injected[fault] += 1
         if fault == "429":
             seconds = self._fault_retry_after
-            error = _ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
-            return self._error(method, params, error, fault)
+            too_many = _ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
+            return self._error(method, params, too_many, fault)
         if fault == "500":
             return self._error(method, params, _ApiError(500, "Internal Server Error"), fault)
         if fault == "502":
@@ -1233,9 +1203,7 @@ class FakeTelegram:
         chat: FakeChat | None = None
         if isinstance(raw, str) and raw.startswith("@"):
             wanted = raw[1:].lower()
-            chat = next(
-                (c for c in self.chats.values() if c.username and c.username.lower() == wanted), None
-            )
+            chat = next((c for c in self.chats.values() if c.username and c.username.lower() == wanted), None)
         else:
             try:
                 chat = self.chats.get(int(raw))
@@ -1278,7 +1246,7 @@ class FakeTelegram:
         else:
             given = _param_json(params, "entities")
             if given is not None:
-                if not isinstance(given, list) or not all(isinstance(e, dict) for e in given):
+                if not isinstance(given, list) or not all(_is_entity(e) for e in given):
                     raise _ApiError(400, "Bad Request: can't parse entities JSON object")
                 entities = [dict(e) for e in given]
         visible, entities = _trim(visible, entities)
@@ -1316,7 +1284,9 @@ class FakeTelegram:
         for window, _limit, _span in checks:
             window.stamps.append(now)
 
-    def _message_object(self, chat: FakeChat, message_id: int, text: str, entities: list[JsonDict]) -> JsonDict:
+    def _message_object(
+        self, chat: FakeChat, message_id: int, text: str, entities: list[JsonDict]
+    ) -> JsonDict:
         message: JsonDict = {
             "message_id": message_id,
             "date": int(time.time()),
@@ -1432,9 +1402,9 @@ class FakeTelegram:
             if not isinstance(item, dict):
                 raise _ApiError(400, "Bad Request: can't parse BotCommand JSON object")
             if "command" not in item:
-                raise _ApiError(400, 'Bad Request: can\'t parse BotCommand: Can\'t find field "command"')
+                raise _ApiError(400, "Bad Request: can't parse BotCommand: Can't find field \"command\"")
             if "description" not in item:
-                raise _ApiError(400, 'Bad Request: can\'t parse BotCommand: Can\'t find field "description"')
+                raise _ApiError(400, "Bad Request: can't parse BotCommand: Can't find field \"description\"")
             command, description = str(item["command"]), str(item["description"])
             if not _COMMAND_NAME.fullmatch(command):
                 raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
@@ -1487,6 +1457,7 @@ class FakeTelegram:
             fault=fault if fault in ("slow", "reset_after") else None,
         )
         self.sent.append(record)
+        self._sent_by_chat.setdefault(chat.id, []).append(record)
         self._current[(chat.id, message_id)] = record
         self._notify()
         message = self._message_object(chat, message_id, visible, entities)
