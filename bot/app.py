@@ -149,15 +149,25 @@ class App:
         await plan_due(self.storage, self.registry, self.clock(), summarise=summarise, platforms=platforms)
         report = await delivery.deliver_pending()
         if report.sent or report.gone or report.pending or report.failed:
-            log.info("delivery round: sent=%d gone=%d pending=%d failed=%d rate_limited=%d", report.sent,
-                     report.gone, report.pending, report.failed, report.rate_limited)
+            log.info(
+                "delivery round: sent=%d gone=%d pending=%d failed=%d rate_limited=%d",
+                report.sent,
+                report.gone,
+                report.pending,
+                report.failed,
+                report.rate_limited,
+            )
 
     # -- health ------------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         assert self.storage is not None
         failing = [
-            {"key": st.key, "error": st.last_error, "since": st.failing_since.isoformat() if st.failing_since else None}
+            {
+                "key": st.key,
+                "error": st.last_error,
+                "since": st.failing_since.isoformat() if st.failing_since else None,
+            }
             for st in self.storage.source_states()
             if st.status == "failing"
         ]
@@ -201,9 +211,15 @@ class App:
         async with Fetcher() as fetcher:
             summarise = self.summariser(fetcher.client)
             commands = Commands(
-                storage, self.registry, default_time=s.digest_time, default_timezone=s.digest_timezone,
-                clock=self.clock, summarise=summarise,
-                on_change=lambda sub, platform, chat: self.scheduler.wake("digests") if self.scheduler else None,
+                storage,
+                self.registry,
+                default_time=s.digest_time,
+                default_timezone=s.digest_timezone,
+                clock=self.clock,
+                summarise=summarise,
+                on_change=lambda sub, platform, chat: (
+                    self.scheduler.wake("digests") if self.scheduler else None
+                ),
             )
             web_app = web.Application()
             web_app.router.add_get("/healthz", self._healthz)
@@ -212,8 +228,14 @@ class App:
 
                 pacers["telegram"] = telegram_pacer()
                 assert s.telegram_token is not None
-                telegram = TelegramChat(s.telegram_token, s.telegram_api_url, commands, storage, self.registry,
-                                        pacer=pacers["telegram"])
+                telegram = TelegramChat(
+                    s.telegram_token,
+                    s.telegram_api_url,
+                    commands,
+                    storage,
+                    self.registry,
+                    pacer=pacers["telegram"],
+                )
                 await telegram.start()
                 stoppers.append(telegram.stop)
                 senders["telegram"] = TelegramSender(telegram.bot)
@@ -223,9 +245,13 @@ class App:
                 assert s.slack_bot_token is not None
                 pacers["slack"] = slack_pacer()
                 slack = SlackChat(
-                    s.slack_bot_token, commands, app_token=s.slack_app_token,
+                    s.slack_bot_token,
+                    commands,
+                    app_token=s.slack_app_token,
                     signing_secret=None if s.slack_app_token else s.slack_signing_secret,
-                    command_prefix=s.slack_command_prefix, api_url=s.slack_api_url, registry=self.registry,
+                    command_prefix=s.slack_command_prefix,
+                    api_url=s.slack_api_url,
+                    registry=self.registry,
                 )
                 if s.slack_mode == "http":
                     slack.attach(web_app)
@@ -238,8 +264,14 @@ class App:
                 pacers["terminal"] = Pacer(global_per_second=None, per_chat_per_second=1000.0, margin=0.0)
                 senders["terminal"] = TerminalSender()
                 storage.upsert_subscription(
-                    "terminal", TERMINAL_CHAT, leaders=None, time=None, timezone=None, now=self.clock(),
-                    default_time=s.digest_time, default_timezone=s.digest_timezone,
+                    "terminal",
+                    TERMINAL_CHAT,
+                    leaders=None,
+                    time=None,
+                    timezone=None,
+                    now=self.clock(),
+                    default_time=s.digest_time,
+                    default_timezone=s.digest_timezone,
                 )
                 log.info("no chat platform configured: digests print to the terminal")
             if s.port is not None:
@@ -247,7 +279,9 @@ class App:
                 await runner.setup()
                 await web.TCPSite(runner, "0.0.0.0", s.port).start()
                 log.info("HTTP server on port %d (GET /healthz)", s.port)
-            delivery = Delivery(storage, senders, pacers, clock=self.clock)
+            run_owner = "run:"
+            storage.release_claims(run_owner)  # leases of an earlier `run` that was killed
+            delivery = Delivery(storage, senders, pacers, clock=self.clock, owner=f"{run_owner}{os.getpid()}")
             pipeline = Pipeline(storage, self.extractor, fetcher)
             platforms = list(senders)
             terminal_only = "terminal" in senders
@@ -262,14 +296,24 @@ class App:
                     # The terminal has no clock of its own to wait for: show today's digest once
                     # the first poll has been made, then daily at the default time.
                     if self.last_poll is not None:
-                        await plan_due(storage, self.registry, self.clock(), summarise=summarise,
-                                       platforms=["terminal"], force=_no_digest_today(storage, self.clock()))
+                        await plan_due(
+                            storage,
+                            self.registry,
+                            self.clock(),
+                            summarise=summarise,
+                            platforms=["terminal"],
+                            force=_no_digest_today(storage, self.clock()),
+                        )
                 await self.digest_tick(delivery, summarise, platforms)
 
             self.scheduler = Scheduler(poll=poll, digests=digests)
             self.scheduler.start()
-            log.info("digestbot running: %d sources, %d leaders, platforms: %s", len(self.config.sources),
-                     len(self.registry.leaders), ", ".join(platforms))
+            log.info(
+                "digestbot running: %d sources, %d leaders, platforms: %s",
+                len(self.config.sources),
+                len(self.registry.leaders),
+                ", ".join(platforms),
+            )
             try:
                 await self._stop.wait()
             finally:

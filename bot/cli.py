@@ -139,7 +139,12 @@ def cmd_extract(parts: Parts, args: argparse.Namespace) -> int:
     found = parts.extractor.extract(article.text, published.date() if published else None, article.title)
     if args.json:
         for e in found:
-            print(json.dumps(extracted_json(e, url=str(path), title=article.title, published=published), ensure_ascii=False))
+            print(
+                json.dumps(
+                    extracted_json(e, url=str(path), title=article.title, published=published),
+                    ensure_ascii=False,
+                )
+            )
     else:
         if not found:
             print("no leader statements found")
@@ -225,8 +230,15 @@ def cmd_poll(parts: Parts, args: argparse.Namespace) -> int:
     if tty:
         print(file=sys.stderr)
     rows = [
-        [r.source, r.status, str(r.entries), str(r.new_articles), str(r.new_statements), f"{r.seconds:.2f}",
-         (r.error or "")[:70]]
+        [
+            r.source,
+            r.status,
+            str(r.entries),
+            str(r.new_articles),
+            str(r.new_statements),
+            f"{r.seconds:.2f}",
+            (r.error or "")[:70],
+        ]
         for r in results
     ]
     print_table(rows, ["source", "status", "entries", "new articles", "new statements", "seconds", "error"])
@@ -291,8 +303,16 @@ def cmd_sources(parts: Parts, args: argparse.Namespace) -> int:
         status = st.status if st.status != "new" else "ok (not polled yet)"
         if st.status == "failing" and st.failing_since:
             status = f"failing since {st.failing_since:%Y-%m-%d %H:%M}"
-        rows.append([st.key, st.name[:28], st.url[:50], status, (st.last_error or "")[:50],
-                     st.next_poll.strftime("%Y-%m-%d %H:%M") if st.next_poll else "now"])
+        rows.append(
+            [
+                st.key,
+                st.name[:28],
+                st.url[:50],
+                status,
+                (st.last_error or "")[:50],
+                st.next_poll.strftime("%Y-%m-%d %H:%M") if st.next_poll else "now",
+            ]
+        )
     if args.json:
         for item in items:
             print(json.dumps(item, ensure_ascii=False))
@@ -305,10 +325,16 @@ def cmd_leaders(parts: Parts, args: argparse.Namespace) -> int:
     leaders = list(parts.registry.leaders.values())
     if args.json:
         for leader in leaders:
-            print(json.dumps({"key": leader.key, "name": leader.name, "aliases": list(leader.aliases)},
-                             ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"key": leader.key, "name": leader.name, "aliases": list(leader.aliases)},
+                    ensure_ascii=False,
+                )
+            )
     else:
-        print_table([[x.key, x.name, ", ".join(x.aliases[:4])[:70]] for x in leaders], ["key", "name", "aliases"])
+        print_table(
+            [[x.key, x.name, ", ".join(x.aliases[:4])[:70]] for x in leaders], ["key", "name", "aliases"]
+        )
     return 0
 
 
@@ -357,8 +383,10 @@ def cmd_send_due(parts: Parts, args: argparse.Namespace) -> int:
     from bot.senders import send_due
 
     report = asyncio.run(send_due(parts.settings, parts.registry, force=args.now))
-    print(f"planned {report.planned}, sent {report.sent}, pending {report.pending}, "
-          f"chats gone {report.gone}, failed {report.failed}")
+    print(
+        f"planned {report.planned}, sent {report.sent}, pending {report.pending}, "
+        f"chats gone {report.gone}, failed {report.failed}"
+    )
     return 0
 
 
@@ -444,4 +472,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     raise SystemExit(code)
-

@@ -196,8 +196,9 @@ class Commands:
         if self.on_change:
             self.on_change(sub, ctx.platform, ctx.chat_id)
         if sub is None:
-            return Reply("Unsubscribed: that was the last leader, so this chat will get no more digests.",
-                         changed=True)
+            return Reply(
+                "Unsubscribed: that was the last leader, so this chat will get no more digests.", changed=True
+            )
         note = ""
         if not_followed:
             note = " (" + ", ".join(self._name(k) for k in not_followed) + " was not followed)"
@@ -207,8 +208,11 @@ class Commands:
         sub = self.storage.subscription(ctx.platform, ctx.chat_id)
         if sub is None:
             return Reply("This chat has no subscription. Start one with /subscribe (see /help).")
-        last = sub.last_digest_at.astimezone(ZoneInfo(sub.timezone)).strftime("%Y-%m-%d %H:%M") \
-            if sub.last_digest_at else "none yet"
+        last = (
+            sub.last_digest_at.astimezone(ZoneInfo(sub.timezone)).strftime("%Y-%m-%d %H:%M")
+            if sub.last_digest_at
+            else "none yet"
+        )
         state = "" if sub.active else " (paused: the bot could not post here)"
         return Reply(f"{self._describe(sub)}{state}\nLast digest: {last}")
 
@@ -249,8 +253,14 @@ class Commands:
             keys = list(sub.leaders)
         statements = self.storage.statements_seen(keys or None, since, now)
         if self.summarise is not None:
-            digest = await build_digest_async(statements, self.registry, since=since, until=now,
-                                              leaders=keys or None, summarise=self.summarise)
+            digest = await build_digest_async(
+                statements,
+                self.registry,
+                since=since,
+                until=now,
+                leaders=keys or None,
+                summarise=self.summarise,
+            )
         else:
             digest = build_digest(statements, self.registry, since=since, until=now, leaders=keys or None)
         if digest.empty:
@@ -264,7 +274,9 @@ class Commands:
         lines = []
         for st in states:
             if st.status == "failing" and st.failing_since is not None:
-                status = f"failing since {st.failing_since:%Y-%m-%d %H:%M} UTC: {st.last_error or 'unknown error'}"
+                status = (
+                    f"failing since {st.failing_since:%Y-%m-%d %H:%M} UTC: {st.last_error or 'unknown error'}"
+                )
             elif st.status == "new":
                 status = "ok (not polled yet)"
             else:
@@ -318,8 +330,10 @@ class Commands:
             elif "/" in word or word.upper() in ("UTC", "GMT"):
                 zone = self._zone(word)
                 if zone is None:
-                    return _hint(f"Unknown time zone {word!r}: use an Area/City name such as Europe/Kyiv "
-                                 "or America/New_York")
+                    return _hint(
+                        f"Unknown time zone {word!r}: use an Area/City name such as Europe/Kyiv "
+                        "or America/New_York"
+                    )
             else:
                 names.append(word)
             i += 1
@@ -336,7 +350,9 @@ class Commands:
         i = 0
         while i < len(words):
             for width in (3, 2):
-                found = self.registry.exact(" ".join(words[i : i + width])) if i + width <= len(words) else None
+                found = (
+                    self.registry.exact(" ".join(words[i : i + width])) if i + width <= len(words) else None
+                )
                 if found is not None:
                     keys.append(found.key)
                     i += width
@@ -365,5 +381,4 @@ class Commands:
         who = ", ".join(self._name(k) for k in sub.leaders) if sub.leaders else "all leaders"
         nxt = next_scheduled(self.clock(), sub.time, sub.timezone)
         local = nxt.astimezone(ZoneInfo(sub.timezone))
-        return (f"{who} — daily digest at {sub.time} {sub.timezone} "
-                f"(next: {local:%a %d %b %H:%M})")
+        return f"{who} — daily digest at {sub.time} {sub.timezone} (next: {local:%a %d %b %H:%M})"

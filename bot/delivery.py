@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from digests.storage import OutboxItem, Storage
@@ -138,7 +140,9 @@ class Pacer:
     def _windows(self, chat: str, group: bool) -> list[_Window]:
         windows = [self._chats.setdefault(chat, _Window(1, self._chat_period))]
         if group and self._group_per_minute:
-            windows.append(self._groups.setdefault(chat, _Window(self._group_per_minute, 60.0 + self.margin * 20)))
+            windows.append(
+                self._groups.setdefault(chat, _Window(self._group_per_minute, 60.0 + self.margin * 20))
+            )
         if self._global is not None:
             windows.append(self._global)
         return windows
@@ -210,7 +214,11 @@ class Delivery:
         backoff_cap: float = 60.0,
         concurrency: int = 64,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
     ) -> None:
+        self.owner = owner or f"delivery:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = lease
         self.storage = storage
         self.senders = senders
         self.pacers = pacers
@@ -227,7 +235,11 @@ class Delivery:
         """Send every pending item whose platform has a sender; one chat's items in order."""
         counters = _Counters()
         async with self._lock:
-            items = [i for i in self.storage.pending_outbox(limit=1_000_000) if i.platform in self.senders]
+            items = self.storage.pending_outbox(limit=1_000_000)
+            for item in items:
+                if item.platform not in self.senders and item.payload == '{"parts": []}':
+                    self.storage.mark_sent(item.id, message_ids=[], now=self.clock())  # nothing to send
+            items = [i for i in items if i.platform in self.senders]
             by_chat: dict[tuple[str, str], list[OutboxItem]] = {}
             for item in items:
                 by_chat.setdefault((item.platform, item.chat_id), []).append(item)
@@ -247,6 +259,8 @@ class Delivery:
         """Deliver one outbox item; returns True if its chat is gone."""
         sender = self.senders[item.platform]
         pacer = self.pacers[item.platform]
+        if not self.storage.claim_outbox(item.id, owner=self.owner, now=self.clock(), lease=self.lease):
+            return False  # another process is sending it
         payload = json.loads(item.payload)
         parts: list[dict[str, Any]] = payload["parts"]
         done = list(item.message_ids)
@@ -260,18 +274,30 @@ class Delivery:
                 message_id = await sender.send(chat_id, part)
             except RateLimited as exc:
                 c.rate_limited += 1
-                log.info("delivery %s: %s %s rate limited, waiting %.1f s", item.id, item.platform, chat_id,
-                         exc.retry_after)
+                log.info(
+                    "delivery %s: %s %s rate limited, waiting %.1f s",
+                    item.id,
+                    item.platform,
+                    chat_id,
+                    exc.retry_after,
+                )
                 await self.sleep(exc.retry_after)
                 continue
             except ChatMoved as exc:
-                log.info("delivery %s: %s chat %s moved to %s", item.id, item.platform, chat_id, exc.new_chat_id)
+                log.info(
+                    "delivery %s: %s chat %s moved to %s", item.id, item.platform, chat_id, exc.new_chat_id
+                )
                 self.storage.migrate_chat(item.platform, chat_id, exc.new_chat_id)
                 chat_id = exc.new_chat_id
                 continue
             except ChatGone as exc:
-                log.info("delivery %s: %s chat %s is gone (%s): subscription deactivated", item.id,
-                         item.platform, chat_id, exc.reason)
+                log.info(
+                    "delivery %s: %s chat %s is gone (%s): subscription deactivated",
+                    item.id,
+                    item.platform,
+                    chat_id,
+                    exc.reason,
+                )
                 self.storage.deactivate_chat(item.platform, chat_id, exc.reason)
                 c.gone += 1
                 return True
@@ -295,8 +321,13 @@ class Delivery:
                     c.ambiguous += 1
                 total = self.storage.record_attempt(item.id, error=exc.reason)
                 if attempts >= self.max_attempts:
-                    log.warning("delivery %s: %s after %d attempts (total %d); left pending", item.id,
-                                exc.reason, attempts, total)
+                    log.warning(
+                        "delivery %s: %s after %d attempts (total %d); left pending",
+                        item.id,
+                        exc.reason,
+                        attempts,
+                        total,
+                    )
                     c.pending += 1
                     return False
                 delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
@@ -307,8 +338,15 @@ class Delivery:
             index += 1
             if index < len(parts):
                 self.storage.record_part_sent(item.id, message_ids=done)
+                self.storage.claim_outbox(item.id, owner=self.owner, now=self.clock(), lease=self.lease)
         self.storage.mark_sent(item.id, message_ids=done, now=self.clock())
-        log.info("delivery %s: sent to %s %s (%d part%s)", item.id, item.platform, chat_id, len(parts),
-                 "" if len(parts) == 1 else "s")
+        log.info(
+            "delivery %s: sent to %s %s (%d part%s)",
+            item.id,
+            item.platform,
+            chat_id,
+            len(parts),
+            "" if len(parts) == 1 else "s",
+        )
         c.sent += 1
         return False

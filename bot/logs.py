@@ -13,7 +13,9 @@ import sys
 
 from bot.settings import Settings
 
-TOKEN_SHAPES = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b|\bxox[abpr]-[A-Za-z0-9-]{10,}\b|\bxapp-[A-Za-z0-9-]{10,}\b")
+TOKEN_SHAPES = re.compile(
+    r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b|\bxox[abpr]-[A-Za-z0-9-]{10,}\b|\bxapp-[A-Za-z0-9-]{10,}\b"
+)
 
 
 class RedactSecrets(logging.Filter):

@@ -56,8 +56,14 @@ async def send_due(settings: Settings, registry: Registry, *, force: bool = Fals
             senders["terminal"] = TerminalSender()
             pacers["terminal"] = Pacer(global_per_second=None, per_chat_per_second=1000.0, margin=0.0)
             storage.upsert_subscription(
-                "terminal", TERMINAL_CHAT, leaders=None, time=None, timezone=None, now=datetime.now(UTC),
-                default_time=settings.digest_time, default_timezone=settings.digest_timezone,
+                "terminal",
+                TERMINAL_CHAT,
+                leaders=None,
+                time=None,
+                timezone=None,
+                now=datetime.now(UTC),
+                default_time=settings.digest_time,
+                default_timezone=settings.digest_timezone,
             )
         planned = await plan_due(storage, registry, datetime.now(UTC), force=force, platforms=list(senders))
         delivery = Delivery(storage, senders, pacers, clock=lambda: datetime.now(UTC))

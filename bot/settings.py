@@ -50,15 +50,24 @@ class Settings:
 
     @property
     def slack_mode(self) -> str | None:
-        """"socket" when an app token is set (it wins), "http" with a signing secret only."""
+        """ "socket" when an app token is set (it wins), "http" with a signing secret only."""
         if not self.slack_enabled:
             return None
         return "socket" if self.slack_app_token else "http"
 
     def secrets(self) -> list[str]:
         """Every secret value, for log redaction."""
-        return [s for s in (self.telegram_token, self.slack_bot_token, self.slack_app_token,
-                            self.slack_signing_secret, self.llm_api_key) if s]
+        return [
+            s
+            for s in (
+                self.telegram_token,
+                self.slack_bot_token,
+                self.slack_app_token,
+                self.slack_signing_secret,
+                self.llm_api_key,
+            )
+            if s
+        ]
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -86,7 +95,7 @@ def bundled_config_dir() -> Path:
 
 
 def parse_digest_time(value: str) -> tuple[str, str]:
-    """"08:00 UTC" / "07:30 Europe/Kyiv" / "08:00" → ("08:00", zone)."""
+    """ "08:00 UTC" / "07:30 Europe/Kyiv" / "08:00" → ("08:00", zone)."""
     parts = value.split()
     if not parts or not TIME_RE.match(parts[0]) or len(parts) > 2:
         raise SettingsError(f"DIGESTBOT_DIGEST_TIME must look like '08:00 UTC', got {value!r}")

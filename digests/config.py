@@ -220,5 +220,5 @@ def load_config(config_dir: Path) -> Config:
     """Load both files from ``config_dir``; sources.toml may be absent (no sources)."""
     leaders = load_leaders(config_dir / "leaders.toml")
     sources_path = config_dir / "sources.toml"
-    sources = load_sources(sources_path, {l.key for l in leaders}) if sources_path.exists() else ()
+    sources = load_sources(sources_path, {leader.key for leader in leaders}) if sources_path.exists() else ()
     return Config(leaders=leaders, sources=sources)

@@ -56,7 +56,9 @@ def _sections(
         if s.leader in registry.leaders:
             by_leader.setdefault(s.leader, []).append(s)
     # Leaders with the most-carried news first.
-    order = sorted(by_leader, key=lambda k: (-sum(s.outlet_count for s in by_leader[k]), registry.leaders[k].name))
+    order = sorted(
+        by_leader, key=lambda k: (-sum(s.outlet_count for s in by_leader[k]), registry.leaders[k].name)
+    )
     return [(registry.leaders[k], order_by_subject(by_leader[k])) for k in order]
 
 

@@ -34,40 +34,188 @@ MASK = "\ue000"
 OTHER = "\x00other"  # a speaker who is not a configured leader
 
 OPEN_CLOSE: dict[str, str] = {"“": "”", "„": "“”", "«": "»", '"': '"', "‟": "”"}
-CLOSERS = set("”»\"“")
+CLOSERS = set('”»"“')
 
 # Reporting verbs whose object is what was said: "Putin said (that) …".
 SAY_VERBS = {
-    "said", "says", "say", "told", "tells", "added", "adds", "stressed", "stresses", "noted", "notes",
-    "warned", "warns", "claimed", "claims", "insisted", "insists", "denied", "denies", "announced",
-    "announces", "argued", "argues", "pledged", "pledges", "vowed", "vows", "remarked", "remarks",
-    "recalled", "recalls", "explained", "explains", "declared", "declares", "stated", "states",
-    "asserted", "asserts", "emphasised", "emphasized", "emphasises", "emphasizes", "underlined",
-    "underlines", "underscored", "underscores", "acknowledged", "acknowledges", "admitted", "admits",
-    "conceded", "concedes", "suggested", "suggests", "predicted", "predicts", "promised", "promises",
-    "assured", "assures", "reiterated", "reiterates", "repeated", "replied", "replies", "responded",
-    "responds", "answered", "countered", "counters", "complained", "complains", "lamented", "laments",
-    "wrote", "writes", "tweeted", "posted", "maintained", "maintains", "contended", "contends",
-    "observed", "commented", "cautioned", "cautions", "boasted", "boasts", "hinted", "hints",
-    "signalled", "signaled", "indicated", "indicates", "confirmed", "confirms", "revealed", "reveals",
-    "mentioned", "mentions", "reckoned", "joked", "jokes", "proclaimed", "affirmed", "affirms",
-    "agreed", "put", "objected", "protested", "retorted", "quipped", "pointed", "estimated", "forecast",
-    "threatened", "threatens", "predicted", "alleged", "alleges", "asked", "asks", "recounted",
-    "disclosed", "assessed", "reassured", "reminded", "informed", "conveyed", "described", "expressed",
+    "said",
+    "says",
+    "say",
+    "told",
+    "tells",
+    "added",
+    "adds",
+    "stressed",
+    "stresses",
+    "noted",
+    "notes",
+    "warned",
+    "warns",
+    "claimed",
+    "claims",
+    "insisted",
+    "insists",
+    "denied",
+    "denies",
+    "announced",
+    "announces",
+    "argued",
+    "argues",
+    "pledged",
+    "pledges",
+    "vowed",
+    "vows",
+    "remarked",
+    "remarks",
+    "recalled",
+    "recalls",
+    "explained",
+    "explains",
+    "declared",
+    "declares",
+    "stated",
+    "states",
+    "asserted",
+    "asserts",
+    "emphasised",
+    "emphasized",
+    "emphasises",
+    "emphasizes",
+    "underlined",
+    "underlines",
+    "underscored",
+    "underscores",
+    "acknowledged",
+    "acknowledges",
+    "admitted",
+    "admits",
+    "conceded",
+    "concedes",
+    "suggested",
+    "suggests",
+    "predicted",
+    "predicts",
+    "promised",
+    "promises",
+    "assured",
+    "assures",
+    "reiterated",
+    "reiterates",
+    "repeated",
+    "replied",
+    "replies",
+    "responded",
+    "responds",
+    "answered",
+    "countered",
+    "counters",
+    "complained",
+    "complains",
+    "lamented",
+    "laments",
+    "wrote",
+    "writes",
+    "tweeted",
+    "posted",
+    "maintained",
+    "maintains",
+    "contended",
+    "contends",
+    "observed",
+    "commented",
+    "cautioned",
+    "cautions",
+    "boasted",
+    "boasts",
+    "hinted",
+    "hints",
+    "signalled",
+    "signaled",
+    "indicated",
+    "indicates",
+    "confirmed",
+    "confirms",
+    "revealed",
+    "reveals",
+    "mentioned",
+    "mentions",
+    "reckoned",
+    "joked",
+    "jokes",
+    "proclaimed",
+    "affirmed",
+    "affirms",
+    "agreed",
+    "put",
+    "objected",
+    "protested",
+    "retorted",
+    "quipped",
+    "pointed",
+    "estimated",
+    "forecast",
+    "threatened",
+    "threatens",
+    "alleged",
+    "alleges",
+    "asked",
+    "asks",
+    "recounted",
+    "disclosed",
+    "assessed",
+    "reassured",
+    "reminded",
+    "informed",
+    "conveyed",
+    "described",
+    "expressed",
 }
 # Verbs that take a person or a thing first: only a statement when the rest says enough.
 OBJECT_VERBS = {
-    "urged", "urges", "accused", "accuses", "criticised", "criticized", "criticises", "criticizes",
-    "condemned", "condemns", "praised", "praises", "welcomed", "welcomes", "rejected", "rejects",
-    "dismissed", "dismisses", "blamed", "blames", "thanked", "thanks", "hailed", "hails", "slammed",
-    "blasted", "appealed", "demanded", "demands", "proposed", "proposes", "questioned", "questions",
-    "defended", "defends", "ruled", "called", "calls",
+    "urged",
+    "urges",
+    "accused",
+    "accuses",
+    "criticised",
+    "criticized",
+    "criticises",
+    "criticizes",
+    "condemned",
+    "condemns",
+    "praised",
+    "praises",
+    "welcomed",
+    "welcomes",
+    "rejected",
+    "rejects",
+    "dismissed",
+    "dismisses",
+    "blamed",
+    "blames",
+    "thanked",
+    "thanks",
+    "hailed",
+    "hails",
+    "slammed",
+    "blasted",
+    "appealed",
+    "demanded",
+    "demands",
+    "proposed",
+    "proposes",
+    "questioned",
+    "questions",
+    "defended",
+    "defends",
+    "ruled",
+    "called",
+    "calls",
 }
 REPORTING = SAY_VERBS | OBJECT_VERBS
-VERB_RE = re.compile(r"(?<![\w-])(" + "|".join(sorted(REPORTING, key=len, reverse=True)) + r")(?![\w-])", re.I)
+VERB_RE = re.compile(r"(?<![\w-])(" + "|".join(sorted(REPORTING, key=len, reverse=True)) + r")(?![\w-])")
 # Between a subject and its verb: auxiliaries, adverbs, short time phrases.
 AUX_RE = re.compile(
-    r"(?:\s*,?\s*(?:has|have|had|was|is|would|will|also|later|then|again|once|repeatedly|previously|"
+    r"(?:\s*(?:has|have|had|was|is|would|will|also|later|then|again|once|repeatedly|previously|"
     r"earlier|further|reportedly|publicly|privately|separately|recently|did|does|himself|herself|"
     r"on\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
     r"last\s+(?:week|month|year|night)|this\s+(?:week|month|year)|"
@@ -79,15 +227,99 @@ AUX_RE = re.compile(
 PASSIVE_RE = re.compile(r"\b(?:is|are|was|were|been|being|be|get|got|gets)\s+(?:\w+ly\s+)?$", re.I)
 PRONOUN_RE = re.compile(r"(?<![\w])(he|she|He|She)(?![\w])")
 PREPOSITIONS = {
-    "with", "to", "of", "by", "for", "against", "from", "on", "about", "at", "in", "into", "between",
-    "than", "and", "or", "nor", "like", "as", "over", "under", "toward", "towards", "after", "before",
-    "met", "meet", "meeting", "called", "calling", "phoned", "unlike", "without", "via", "told",
+    "with",
+    "to",
+    "of",
+    "by",
+    "for",
+    "against",
+    "from",
+    "on",
+    "about",
+    "at",
+    "in",
+    "into",
+    "between",
+    "than",
+    "and",
+    "or",
+    "nor",
+    "like",
+    "as",
+    "over",
+    "under",
+    "toward",
+    "towards",
+    "after",
+    "before",
+    "met",
+    "meet",
+    "meeting",
+    "called",
+    "calling",
+    "phoned",
+    "unlike",
+    "without",
+    "via",
+    "told",
 }
 ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "sgt", "capt", "gov", "sen", "rep", "rev", "prof",
-    "jr", "sr", "inc", "ltd", "co", "corp", "no", "vs", "etc", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.u", "a.m", "p.m", "approx", "fig",
-    "mt", "ft", "adm", "maj", "cmdr", "messrs", "pres", "sec", "dept", "est", "op", "vol",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "gen",
+    "lt",
+    "col",
+    "sgt",
+    "capt",
+    "gov",
+    "sen",
+    "rep",
+    "rev",
+    "prof",
+    "jr",
+    "sr",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "no",
+    "vs",
+    "etc",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "u.s",
+    "u.k",
+    "u.n",
+    "e.u",
+    "a.m",
+    "p.m",
+    "approx",
+    "fig",
+    "mt",
+    "ft",
+    "adm",
+    "maj",
+    "cmdr",
+    "messrs",
+    "pres",
+    "sec",
+    "dept",
+    "est",
+    "op",
+    "vol",
 }
 BOILERPLATE_RE = re.compile(
     r"(content is protected|all rights reserved|©|copyright|read more|read also|see also|subscribe|"
@@ -110,9 +342,12 @@ LEADING_THAT_RE = re.compile(
     r"to|via|through|over)\b[^,;:]*?\s+)?that\b\s*",
     re.I,
 )
-SAYING_RE = re.compile(r",\s*(saying|adding|warning|arguing|insisting|stressing|noting|claiming|declaring|"
-                       r"explaining|vowing|pledging|calling|urging|telling|asserting|suggesting|"
-                       r"complaining|promising)\b", re.I)
+SAYING_RE = re.compile(
+    r",\s*(saying|adding|warning|arguing|insisting|stressing|noting|claiming|declaring|"
+    r"explaining|vowing|pledging|calling|urging|telling|asserting|suggesting|"
+    r"complaining|promising)\b",
+    re.I,
+)
 ADVERBIAL_START_RE = re.compile(
     r"^\s*(?:on|in|at|during|when|while|after|before|as|late|early|last|this|earlier|later|via|by|"
     r"from|through|to|ahead|speaking|meanwhile|however|separately|also|then|yesterday|today|"
@@ -122,8 +357,11 @@ ADVERBIAL_START_RE = re.compile(
 DATELINE_RE = re.compile(
     r"^\s*[A-Z][A-Z .'-]{2,}(?:,\s*[A-Z][\w .]*?){0,2}\s*(?:,\s*\w+\.?\s+\d{1,2})?\s*(?:\([\w .]+\))?\s*[-–—]+\s*"
 )
-PARTICIPLE_START_RE = re.compile(r"^\s*(?:when|while|after|before|if|asked|pressed|speaking|responding|"
-                                 r"addressing|writing|answering|[A-Z][a-z]+(?:ed|ing))\b", re.I)
+PARTICIPLE_START_RE = re.compile(
+    r"^\s*(?:when|while|after|before|if|asked|pressed|speaking|responding|"
+    r"addressing|writing|answering|[A-Z][a-z]+(?:ed|ing))\b",
+    re.I,
+)
 ACCORDING_RE = re.compile(r"(?<![\w])according\s+to\s+", re.I)
 TERMINAL_RE = re.compile(r"[.!?…][\"”»’)\]]*\s*$|:\s*$")
 WORD_RE = re.compile(r"[\w’'-]+")
@@ -310,12 +548,14 @@ def _sentences(text: str, start: int, end: int, quotes: list[Quote], paragraph: 
                 masked_chars[k] = MASK
     masked = "".join(masked_chars)
     cuts = [0]
-    for m in re.finditer(r"[.!?…]+[)\]]*(?=\s+[\"“„«A-Z0-9\u0400-\u04ff\ue000])|" + MASK + r"(?=\s+[A-Z\"“„«])", masked):
+    for m in re.finditer(
+        r"[.!?…]+[)\]]*(?=\s+[\"“„«A-Z0-9\u0400-\u04ff\ue000])|" + MASK + r"(?=\s+[A-Z\"“„«])", masked
+    ):
         k = m.end()
         if masked[m.start()] == MASK:
             # A quotation ends the sentence only if its own words end one.
-            q = next((q for q in inside if q.end - start == k), None)
-            if q is None or not re.search(r"[.!?…]\s*$", q.text):
+            ending = next((q for q in inside if q.end - start == k), None)
+            if ending is None or not re.search(r"[.!?…]\s*$", ending.text):
                 continue
         else:
             word = re.search(r"([\w.]+)\.?$", masked[max(0, m.start() - 12) : m.start() + 1])
@@ -383,8 +623,8 @@ class Extractor:
                 if _words(text) >= 3:
                     speaker_found = Speaker(after.leader, True)
                     out.append(Extracted(after.leader, _kind(text, s), text, s.text.strip(), s.start))
-            else:
-                speaker_found = Speaker(OTHER, True)
+            elif m_acc.start() < 3:
+                speaker_found = Speaker(OTHER, True)  # "According to diplomats, …"
 
         for verb in VERB_RE.finditer(masked if speaker_found is None else ""):
             word = verb.group(1).lower()
@@ -425,13 +665,14 @@ class Extractor:
                     if subj != OTHER and _words(content) >= 3:
                         out.append(Extracted(subj, _kind(content, s), content, s.text.strip(), s.start))
 
-
         if speaker_found is None and s.quotes and _standalone(s):
             if ctx.last_explicit and ctx.last_speaker and ctx.last_speaker != OTHER:
                 if ctx.sentence_index - ctx.last_speaker_sentence == 1:
                     text = " ".join(q.text for q in s.quotes)
                     if _words(text) >= 3:
-                        out.append(Extracted(ctx.last_speaker, "direct", _clean(text), s.text.strip(), s.start))
+                        out.append(
+                            Extracted(ctx.last_speaker, "direct", _clean(text), s.text.strip(), s.start)
+                        )
             ctx.last_explicit = False
             return out
 
@@ -464,28 +705,38 @@ class Extractor:
         before = masked[:vstart]
         if PASSIVE_RE.search(before):
             return None, -1, -1
-        aux = AUX_RE.search(before)
-        head_end = aux.start() if aux else len(before)
-        head = before[:head_end]
-        # Appositive: "Putin, speaking in Astana, said" / "Putin, 70, said".
-        app = re.search(r",\s*[^,\ue000]{1,90},\s*$", head)
-        if app and not head.rstrip().endswith(MASK):
-            candidate = head[: app.start()].rstrip()
-            if any(m.end == len(candidate) for m in mentions):
-                head = candidate
+        head = before
+        for _ in range(2):
+            # Appositive: "Putin, speaking in Astana, said" / "Putin, 70, said".
+            app = re.search(r",\s*[^,\ue000]{1,160},\s*$", head)
+            if app and not head.rstrip().endswith(MASK):
+                candidate = head[: app.start()].rstrip()
+                if any(m.end == len(candidate) for m in mentions):
+                    head = candidate
+            aux = AUX_RE.search(head)
+            head = head[: aux.start()] if aux else head
+        # Relative clause: "Biden, who has said …" speaks through "who".
+        rel = re.search(r",\s*who\s*$", head)
+        if rel:
+            candidate = head[: rel.start()].rstrip()
+            m_rel = next((m for m in mentions if m.end == len(candidate)), None)
+            if m_rel is not None and masked[vstart:vend].lower() not in ("threatened", "threatens"):
+                return Speaker(m_rel.leader or OTHER, True), m_rel.start, -1
         stripped = head.rstrip()
-        # Inverted: "…,” said Putin / said the Russian leader / said he.
-        after = masked[vend:]
-        inv = re.match(r"\s+(?:the\s+)?", after)
-        inv_off = vend + (inv.end() if inv else 0)
-        if re.search(r"(?:" + MASK + r"|,)\s*$", stripped) or not stripped:
+        end = len(stripped.rstrip(", "))
+        m_before = next((m for m in mentions if m.end == end), None) if stripped else None
+        # Inverted: "…,” said Putin / said the Russian leader / “…,” said he.
+        if m_before is None and (re.search(r"(?:" + MASK + r"|,)\s*$", stripped) or not stripped):
+            after = masked[vend:]
+            inv = re.match(r"\s+(?:the\s+)?", after)
+            inv_off = vend + (inv.end() if inv else 0)
             m_after = next((m for m in mentions if m.start in (inv_off, vend + 1)), None)
             if m_after is not None:
                 if re.match(r"[’']s\b", masked[m_after.end :]):
                     return Speaker(OTHER, True), -1, -1
                 return Speaker(m_after.leader or OTHER, True), m_after.start, m_after.end
             p = re.match(r"\s+(he|she)\b", after)
-            if p:
+            if p and stripped.endswith(MASK):
                 return Speaker("pronoun", False), vend + p.start(1), vend + p.end(1)
             o = re.match(r"\s+(?:the\s+|a\s+|an\s+)?([A-Za-z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", after)
             if o and stripped.endswith(MASK):
@@ -496,11 +747,11 @@ class Extractor:
                 # "Lavrov, who took part in the talks, told …": somebody who is not a leader.
                 return Speaker(OTHER, True), -1, -1
         # Subject before the verb.
-        end = len(stripped)
-        m_before = next((m for m in mentions if m.end == end), None)
         if m_before is not None:
             prev = _prev_word(masked, m_before.start)
-            if prev.lower() in ("and", "&", "nor", "or", "with") or (prev.lower() == "of" and m_before.by == "name"):
+            if prev.lower() in ("and", "&", "nor", "or", "with") or (
+                prev.lower() == "of" and m_before.by == "name"
+            ):
                 return None, -1, -1
             return Speaker(m_before.leader or OTHER, True), m_before.start, -1
         p = re.search(r"(?<![\w])(he|she|He|She)$", stripped)
@@ -511,9 +762,11 @@ class Extractor:
             word = last.group(1)
             lower = word.lower()
             if lower in ("they", "we", "i", "you", "it", "who", "which", "that"):
-                return (Speaker(OTHER, True), -1, -1) if lower in ("they", "we", "i", "you") else (None, -1, -1)
-            if lower in PREPOSITIONS or lower in ("the", "a", "an", "not", "to"):
-                if lower == "and":
+                return (
+                    (Speaker(OTHER, True), -1, -1) if lower in ("they", "we", "i", "you") else (None, -1, -1)
+                )
+            if lower in PREPOSITIONS or lower in ("the", "a", "an", "not", "to", "but", "yet"):
+                if lower in ("and", "but"):
                     # "Putin met Xi and said …": the clause's subject speaks.
                     subj = self._clause_subject(stripped[: last.start()], mentions, None)
                     if subj is not None:
@@ -533,7 +786,11 @@ class Extractor:
         if re.search(MASK + r"[\s,]*(?:the\s+)?$", lead) or (
             inverted_end >= 0 and re.search(MASK + r"[\s,]*$", masked[: verb.start()])
         ):
-            quotes = [q for q in s.quotes if q.end - base <= len(lead.rstrip(" ,")) + 1 or q.start - base > verb.end()]
+            quotes = [
+                q
+                for q in s.quotes
+                if q.end - base <= len(lead.rstrip(" ,")) + 1 or q.start - base > verb.end()
+            ]
             words = " ".join(q.text for q in quotes)
             if _words(words) >= 2:
                 return "direct", _clean(words)
@@ -541,10 +798,35 @@ class Extractor:
         pos = max(verb.end(), inverted_end)
         rest_masked = masked[pos:]
         rest = text[pos:]
-        if word in ("told", "tells", "informed", "reminded", "assured", "reassured", "urged", "urges",
-                    "thanked", "warned", "warns", "accused", "accuses", "asked", "asks", "invited"):
+        if word in (
+            "told",
+            "tells",
+            "informed",
+            "reminded",
+            "assured",
+            "reassured",
+            "urged",
+            "urges",
+            "thanked",
+            "warned",
+            "warns",
+            "accused",
+            "accuses",
+            "asked",
+            "asks",
+            "invited",
+        ):
             obj = TELL_OBJECT_RE.match(rest_masked)
-            if obj and word in ("told", "tells", "informed", "reminded", "assured", "reassured", "asked", "asks"):
+            if obj and word in (
+                "told",
+                "tells",
+                "informed",
+                "reminded",
+                "assured",
+                "reassured",
+                "asked",
+                "asks",
+            ):
                 cut = obj.end()
                 # Keep a leading "that"/clause: give back the last word if it is a pronoun subject.
                 rest_masked, rest = rest_masked[cut:], rest[cut:]
@@ -559,6 +841,8 @@ class Extractor:
             if _words(qtext) >= 2 and _words(tail) <= 3:
                 return "direct", _clean(qtext)
         m_that = LEADING_THAT_RE.match(rest)
+        if word in ("posted", "wrote", "writes", "tweeted") and m_that is None:
+            return None  # "posted a message of thanks": what was written is not given
         if m_that is None and subj_start > 0 and ADVERBIAL_START_RE.match(rest_masked):
             front = self._fronted(s, subj_start, verb, inverted_end)
             if front is not None:
@@ -570,8 +854,11 @@ class Extractor:
         if word in ("called", "calls"):
             content = re.sub(r"^\s*(?:for|on|upon)\s+", "", content)
         min_words = 5 if word in OBJECT_VERBS else 3
-        if word in OBJECT_VERBS and word not in ("called", "calls", "ruled") and not m_that and not re.search(
-            r"\b(?:that|to|of|for|as|over|against)\b", content
+        if (
+            word in OBJECT_VERBS
+            and word not in ("called", "calls", "ruled")
+            and not m_that
+            and not re.search(r"\b(?:that|to|of|for|as|over|against)\b", content)
         ):
             min_words = 10_000  # "thanked the EU leaders": an act, not a statement
         if word in ("denied", "denies", "confirmed", "confirms", "announced", "announces", "rejected"):
@@ -612,16 +899,20 @@ class Extractor:
         first = next((x for x in mentions if x.start >= clause_start), None)
         lead = masked[clause_start : first.start if first else len(masked)]
         lead_words = WORD_RE.findall(lead)
-        if first is not None and all(w[:1].isupper() or w.lower() in ("the", "former", "then") for w in lead_words):
+        if first is not None and all(
+            w[:1].isupper() or w.lower() in ("the", "former", "then") for w in lead_words
+        ):
             if re.match(r"[’']s\b", masked[first.end :]) or not first.leader:
                 return OTHER
             # "Macron and Meloni said": no single subject.
             if re.match(r"\s+(?:and|&)\s", masked[first.end :]):
                 return None
             return first.leader
-        p = re.match(r"\s*(?:(?:Earlier|Later|Then|Meanwhile|But|And|Yet|Still|Now|Separately|Previously|"
-                     r"Also|So|Instead|However|Afterwards|Today|Yesterday)\s*,?\s+)?([Hh]e|[Ss]he)\b",
-                     masked[clause_start:])
+        p = re.match(
+            r"\s*(?:(?:Earlier|Later|Then|Meanwhile|But|And|Yet|Still|Now|Separately|Previously|"
+            r"Also|So|Instead|However|Afterwards|Today|Yesterday)\s*,?\s+)?([Hh]e|[Ss]he)\b",
+            masked[clause_start:],
+        )
         if p and ctx is not None:
             return self._resolve_pronoun(p.group(1), ctx)
         if lead_words and _looks_like_person_subject(lead):
@@ -686,7 +977,12 @@ def _kind(content: str, s: Sentence) -> StatementKind:
 
 def _strip_trailing_attribution(content: str, masked: str) -> str:
     """Cut "…, he said on Friday" and "according to …" tails off reported content."""
-    m = re.search(r",\s*(?:he|she|they|[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)\s+(?:said|added|told|says)\b[^" + MASK + r"]*$", masked)
+    m = re.search(
+        r",\s*(?:he|she|they|[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)\s+(?:said|added|told|says)\b[^"
+        + MASK
+        + r"]*$",
+        masked,
+    )
     if m:
         content = content[: m.start()]
     m = re.search(r",?\s*according\s+to\b[^" + MASK + r"]*$", masked[: len(content)], re.I)
@@ -724,6 +1020,8 @@ def _unique(items: list[Extracted]) -> list[Extracted]:
     return out
 
 
-def extract(text: str, registry: Registry, published: date | None = None, title: str | None = None) -> list[Extracted]:
+def extract(
+    text: str, registry: Registry, published: date | None = None, title: str | None = None
+) -> list[Extracted]:
     """Convenience wrapper: the statements in ``text``, in reading order."""
     return Extractor(registry).extract(text, published, title)

@@ -310,6 +310,13 @@ class Fetcher:
         if client is not None:
             await client.__aexit__(exc_type, exc, tb)
 
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The shared client (for other HTTP calls of the same process, e.g. summaries)."""
+        if self._client is None:
+            raise RuntimeError("Fetcher is not open: use `async with Fetcher() as fetcher`")
+        return self._client
+
     async def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from digests.models import Leader
 
 # Words before a title that mean the title is not held now ("former US president").
-_FORMER = re.compile(r"(?:\b(?:former|ex|late|then|previous|past|future|next|incoming|outgoing)[\s-]+)$", re.I)
+_FORMER = re.compile(
+    r"(?:\b(?:former|ex|late|then|previous|past|future|next|incoming|outgoing)[\s-]+)$", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ class Registry:
         names = [a for leader in leaders for a in leader.aliases]
         titles = [t.title for leader in leaders for t in leader.titles]
         self._name_re = re.compile(rf"(?<![\w-])(?:{_alternation(names)})(?![\w])") if names else None
-        self._title_re = re.compile(rf"(?<![\w-])(?:{_alternation(titles)})(?![\w-])", re.I) if titles else None
+        self._title_re = (
+            re.compile(rf"(?<![\w-])(?:{_alternation(titles)})(?![\w-])", re.I) if titles else None
+        )
 
     @staticmethod
     def _name_key(text: str) -> str:
@@ -86,7 +90,7 @@ class Registry:
     def _title_key(text: str) -> str:
         return " ".join(text.replace(".", "").casefold().split())
 
-    def __iter__(self) -> Iterable[Leader]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Leader]:
         return iter(self.leaders.values())
 
     def __len__(self) -> int:
@@ -128,7 +132,9 @@ class Registry:
 
     def title_holder(self, title: str, day: date | None) -> str | None:
         """The leader who held ``title`` on ``day`` (None if nobody or ambiguous)."""
-        holders = {key for key, leader in self._titles.get(self._title_key(title), []) if _holds(leader, title, day)}
+        holders = {
+            key for key, leader in self._titles.get(self._title_key(title), []) if _holds(leader, title, day)
+        }
         return holders.pop() if len(holders) == 1 else None
 
     def mentions(self, text: str, day: date | None) -> list[Mention]:
@@ -151,7 +157,9 @@ class Registry:
         names = sorted(found, key=lambda x: x.start)
         for t in titles:
             # "Russian President Vladimir Putin": the title belongs to the name that follows it.
-            follow = next((n for n in names if 0 <= n.start - t.end <= 1 and text[t.end : n.start].strip() == ""), None)
+            follow = next(
+                (n for n in names if 0 <= n.start - t.end <= 1 and text[t.end : n.start].strip() == ""), None
+            )
             if follow is None:
                 follow = next((n for n in names if t.start <= n.start < t.end), None)
             if follow is not None:
@@ -164,10 +172,10 @@ class Registry:
         merged.sort(key=lambda x: x.start)
         # Drop overlaps (keep the earliest, longest).
         result: list[Mention] = []
-        for m in merged:
-            if result and m.start < result[-1].end:
+        for mention in merged:
+            if result and mention.start < result[-1].end:
                 continue
-            result.append(m)
+            result.append(mention)
         return result
 
 

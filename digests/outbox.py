@@ -36,14 +36,19 @@ async def _extractive(leader: Leader, statements: Sequence[Statement]) -> str:
 
 def html_to_plain(fragment: str) -> str:
     """Telegram HTML → the same text without markup (the fallback when markup is rejected)."""
-    text = re.sub(r"<a\s+href=\"([^\"]*)\"\s*>(.*?)</a>", lambda m: f"{m.group(2)} ({m.group(1)})", fragment, flags=re.S)
+    text = re.sub(
+        r"<a\s+href=\"([^\"]*)\"\s*>(.*?)</a>", lambda m: f"{m.group(2)} ({m.group(1)})", fragment, flags=re.S
+    )
     text = re.sub(r"<[^>]+>", "", text)
     return html.unescape(text)
 
 
 def render_parts(platform: str, digest: Digest, *, tz: str, title: str | None = None) -> list[dict[str, Any]]:
     if platform == "telegram":
-        return [{"html": chunk, "plain": html_to_plain(chunk)} for chunk in render.telegram_html(digest, title=title, tz=tz)]
+        return [
+            {"html": chunk, "plain": html_to_plain(chunk)}
+            for chunk in render.telegram_html(digest, title=title, tz=tz)
+        ]
     if platform == "slack":
         return [dict(message) for message in render.slack_messages(digest, title=title, tz=tz)]
     return [{"text": render.plain_text(digest, title=title, tz=tz)}]
@@ -76,7 +81,11 @@ async def plan_due(
             continue
         statements = storage.statements_seen(sub.leaders or None, plan.since, plan.until)
         digest = await build_digest_async(
-            statements, registry, since=plan.since, until=plan.until, leaders=sub.leaders or None,
+            statements,
+            registry,
+            since=plan.since,
+            until=plan.until,
+            leaders=sub.leaders or None,
             summarise=summarise,
         )
         if digest.empty and not sub.notify_empty:
@@ -93,6 +102,13 @@ async def plan_due(
         )
         if outbox_id is not None:
             created.append(outbox_id)
-            log.info("planned digest %d for %s %s (%s): %d statements, %d parts", outbox_id, sub.platform,
-                     sub.chat_id, plan.day, sum(len(s.statements) for s in digest.sections), len(parts))
+            log.info(
+                "planned digest %d for %s %s (%s): %d statements, %d parts",
+                outbox_id,
+                sub.platform,
+                sub.chat_id,
+                plan.day,
+                sum(len(s.statements) for s in digest.sections),
+                len(parts),
+            )
     return created

@@ -53,7 +53,9 @@ def looks_like_html(text: str) -> bool:
     return "<html" in head or "<!doctype html" in head or bool(re.search(r"<(p|div|article|body)[\s>]", head))
 
 
-def official_statements(extracted: list[Extracted], entry: parse.FeedEntry, leader: str, text: str) -> list[Extracted]:
+def official_statements(
+    extracted: list[Extracted], entry: parse.FeedEntry, leader: str, text: str
+) -> list[Extracted]:
     """An official feed of one leader: every item is that leader's own words. Statements found by
     attribution stay; an item where nothing was attributed becomes one statement from its
     summary (its own words when quoted, else reported)."""
@@ -140,10 +142,13 @@ class Pipeline:
         )
         next_poll = now + source.interval
         if fetched.not_modified:
-            self.storage.record_poll_ok(source.key, now=now, etag=None, last_modified=None, next_poll=next_poll)
+            self.storage.record_poll_ok(
+                source.key, now=now, etag=None, last_modified=None, next_poll=next_poll
+            )
             return PollResult(source.key, "not_modified")
-        feed = parse.parse_feed(fetched.body, url=fetched.url, content_type=fetched.content_type,
-                                max_entries=self.max_entries)
+        feed = parse.parse_feed(
+            fetched.body, url=fetched.url, content_type=fetched.content_type, max_entries=self.max_entries
+        )
         known = self.storage.known_entries(source.key, [e.id for e in feed.entries])
         todo: list[tuple[parse.FeedEntry, str, bool]] = []
         for entry in feed.entries:
@@ -183,7 +188,11 @@ class Pipeline:
                 new_statements += res.new_statements
                 merged += res.merged_statements
             self.storage.record_poll_ok(
-                source.key, now=now, etag=fetched.etag, last_modified=fetched.last_modified, next_poll=next_poll
+                source.key,
+                now=now,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+                next_poll=next_poll,
             )
         return PollResult(source.key, "ok", len(feed.entries), new_articles, new_statements, merged)
 
@@ -217,7 +226,9 @@ def article_from_document(
     return Article(url=url, title=title, outlet=outlet, text=text, published=published, source_key="")
 
 
-def ingest_article(storage: Storage, extractor: Extractor, article: Article, now: datetime) -> tuple[int, int]:
+def ingest_article(
+    storage: Storage, extractor: Extractor, article: Article, now: datetime
+) -> tuple[int, int]:
     """Store one article with its statements; returns (new statements, merged statements)."""
     day = (article.published or now).date()
     statements = extractor.extract(article.text, day, article.title)
@@ -237,7 +248,7 @@ def utcnow() -> datetime:
 
 
 def parse_since(value: str) -> timedelta:
-    """"24h", "90m", "2d" → timedelta (for ``--since``)."""
+    """ "24h", "90m", "2d" → timedelta (for ``--since``)."""
     from digests.config import parse_duration
 
     return parse_duration(value, default_unit="h")

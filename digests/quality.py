@@ -97,7 +97,9 @@ def load_pair(path: Path) -> GoldenPair:
 
 
 def load_pairs(folder: Path) -> list[GoldenPair]:
-    return [load_pair(p) for p in sorted(folder.glob("*.txt")) if p.with_name(p.stem + ".expected.json").exists()]
+    return [
+        load_pair(p) for p in sorted(folder.glob("*.txt")) if p.with_name(p.stem + ".expected.json").exists()
+    ]
 
 
 def score_pair(pair: GoldenPair, found: Sequence[Extracted]) -> Score:

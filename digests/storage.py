@@ -290,7 +290,14 @@ def _schema_1(db: Database) -> None:
         db.execute(sql)
 
 
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_schema_1,)
+def _schema_2(db: Database) -> None:
+    """Outbox claims: a sender leases an item before sending it, so that two processes
+    (``digestbot run`` and ``digestbot send-due``) never send the same digest."""
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_schema_1, _schema_2)
 """Applied in order; version n is ``MIGRATIONS[n - 1]``. Append only."""
 
 
@@ -1077,6 +1084,43 @@ class Storage:
             self._execute(
                 "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", (error, outbox_id)
             )
+
+    def record_part_sent(self, outbox_id: int, *, message_ids: Sequence[str]) -> None:
+        """Some parts of a multi-part digest are confirmed: remember them, so a restart resumes
+        at the next part instead of sending the confirmed ones again."""
+        with self.transaction():
+            self._execute(
+                "UPDATE outbox SET message_ids = ? WHERE id = ? AND status = 'pending'",
+                (json.dumps([str(m) for m in message_ids]), outbox_id),
+            )
+
+    def claim_outbox(self, outbox_id: int, *, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Lease a pending item for sending; False if it is sent, failed, or leased by another
+        owner whose lease has not run out. Claiming again as the same owner renews the lease."""
+        with self.transaction():
+            cursor = self._execute(
+                """UPDATE outbox SET claimed_by = ?, claimed_until = ?
+                   WHERE id = ? AND status = 'pending'
+                   AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until IS NULL OR claimed_until <= ?)""",
+                (owner, _iso(now + lease), outbox_id, owner, _iso(now)),
+            )
+            return cursor.rowcount > 0
+
+    def release_claims(self, owner_prefix: str) -> int:
+        """Drop the leases of owners that are gone (``digestbot run`` at start-up, holding the
+        single-instance lock, releases those of earlier ``run`` processes)."""
+        with self.transaction():
+            cursor = self._execute(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' "
+                "AND claimed_by LIKE ? ESCAPE '\\'",
+                (owner_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+            )
+            return cursor.rowcount
+
+    def last_digest_days(self) -> dict[int, str]:
+        """subscription id → the local day of its newest digest in the outbox (any status)."""
+        rows = self._rows("SELECT subscription_id, max(day) AS day FROM outbox GROUP BY subscription_id")
+        return {int(r["subscription_id"]): str(r["day"]) for r in rows}
 
     def outbox_backlog(self) -> int:
         """How many digests wait to be sent."""

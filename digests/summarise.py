@@ -147,7 +147,9 @@ def extractive_summary(leader: Leader, statements: Sequence[Statement], max_sent
     pronoun = {"he": "He", "she": "She"}.get(leader.pronoun, name.split()[-1])
     sentences: list[str] = []
     first = reps[0]
-    sentences.append(f"{name} said {_phrase(first)}." if first.kind == "indirect" else f"{name} said: {_phrase(first)}.")
+    sentences.append(
+        f"{name} said {_phrase(first)}." if first.kind == "indirect" else f"{name} said: {_phrase(first)}."
+    )
     rest = reps[1:]
     if rest and max_sentences >= 2:
         pair = rest[:2]
@@ -203,8 +205,11 @@ class LLMSummariser:
             answer = await self._ask(leader, statements)
             return self._check(answer, statements)
         except (httpx.HTTPError, SummaryRejected, ValueError, KeyError, TypeError, IndexError) as exc:
-            log.warning("LLM summary for %s failed (%s); using the extractive one", leader.key,
-                        type(exc).__name__ if not isinstance(exc, SummaryRejected) else exc)
+            log.warning(
+                "LLM summary for %s failed (%s); using the extractive one",
+                leader.key,
+                type(exc).__name__ if not isinstance(exc, SummaryRejected) else exc,
+            )
             return fallback
 
     def _check(self, answer: str, statements: Sequence[Statement]) -> str:
@@ -238,7 +243,9 @@ class LLMSummariser:
         last: Exception | None = None
         for attempt in range(self.config.retries + 1):
             try:
-                response = await self.client.post(url, json=body, headers=headers, timeout=self.config.timeout)
+                response = await self.client.post(
+                    url, json=body, headers=headers, timeout=self.config.timeout
+                )
                 if response.status_code in (429, 500, 502, 503, 504) and attempt < self.config.retries:
                     last = httpx.HTTPStatusError("retryable", request=response.request, response=response)
                     continue
