@@ -174,7 +174,10 @@ class SlackChat:
         self.client = AsyncWebClient(
             token=bot_token,
             base_url=api_url,
-            retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            ],
         )
         http = self.mode == "http"
         self.app = AsyncApp(
@@ -212,7 +215,9 @@ class SlackChat:
         """Socket Mode: open the connection. HTTP mode: nothing (serve ``routes()`` on PORT)."""
         if self.mode == "socket":
             assert self._app_token is not None
-            self._handler = AsyncSocketModeHandler(self.app, self._app_token, ping_interval=self._ping_interval)
+            self._handler = AsyncSocketModeHandler(
+                self.app, self._app_token, ping_interval=self._ping_interval
+            )
             await self._handler.connect_async()  # type: ignore[no-untyped-call]  # Bolt leaves it unannotated
             log.info("slack: connected in Socket Mode; commands %s", " ".join(self.command_names))
         else:
@@ -263,7 +268,9 @@ class SlackChat:
             outcome = "failed"
             log.exception("slack: /%s in %s failed", name, channel)
             await self._respond_quietly(respond, "Sorry, something went wrong. Please try again.")
-        log.info("slack: /%s in %s: %s (%.0f ms)", name, channel, outcome, (time.monotonic() - started) * 1000)
+        log.info(
+            "slack: /%s in %s: %s (%.0f ms)", name, channel, outcome, (time.monotonic() - started) * 1000
+        )
 
     async def _on_mention(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         channel = str(event.get("channel", ""))
@@ -303,8 +310,14 @@ class SlackChat:
         except Exception:
             outcome = "failed"
             log.exception("slack: %s %r in %s failed", kind, name, ctx.chat_id)
-        log.info("slack: %s %s in %s: %s (%.0f ms)", kind, name, ctx.chat_id, outcome,
-                 (time.monotonic() - started) * 1000)
+        log.info(
+            "slack: %s %s in %s: %s (%.0f ms)",
+            kind,
+            name,
+            ctx.chat_id,
+            outcome,
+            (time.monotonic() - started) * 1000,
+        )
 
     # -- replies -----------------------------------------------------------------------------
 
@@ -355,8 +368,12 @@ class SlackChat:
                 unfurl_media=False,
             )
             if answer.status_code != 200:
-                log.warning("slack: response_url for %s answered %s: %s", channel, answer.status_code,
-                            str(answer.body)[:200])
+                log.warning(
+                    "slack: response_url for %s answered %s: %s",
+                    channel,
+                    answer.status_code,
+                    str(answer.body)[:200],
+                )
                 return
 
     @staticmethod
@@ -385,7 +402,9 @@ class SlackChat:
                 kwargs["thread_ts"] = thread_ts
             if part.get("blocks"):
                 kwargs["blocks"] = part["blocks"]
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=part.get("text", ""), **kwargs)
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=part.get("text", ""), **kwargs
+            )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -434,8 +453,12 @@ class SlackSender:
         client: AsyncWebClient | None = None,
     ) -> None:
         self.timeout = timeout
-        self.client = client if client is not None else AsyncWebClient(
-            token=bot_token, base_url=api_url, timeout=max(1, int(timeout) + 5), retry_handlers=[]
+        self.client = (
+            client
+            if client is not None
+            else AsyncWebClient(
+                token=bot_token, base_url=api_url, timeout=max(1, int(timeout) + 5), retry_handlers=[]
+            )
         )
 
     def is_group(self, chat_id: str) -> bool:
@@ -482,4 +505,3 @@ class SlackSender:
         if error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
             return Transient(error, ambiguous=error == "request_timeout")
         return Rejected(f"{error} (HTTP {status})" if status not in (None, 200) else error)
-

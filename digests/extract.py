@@ -544,8 +544,7 @@ def _sentences(text: str, start: int, end: int, quotes: list[Quote], paragraph: 
     masked_chars = list(text[start:end])
     for q in inside:
         for k in range(q.start - start, min(q.end, end) - start):
-            if masked_chars[k] not in "\n":
-                masked_chars[k] = MASK
+            masked_chars[k] = MASK
     masked = "".join(masked_chars)
     cuts = [0]
     for m in re.finditer(
@@ -838,7 +837,7 @@ class Extractor:
             after_quotes = [q for q in s.quotes if q.start - base >= pos]
             qtext = " ".join(q.text for q in after_quotes)
             tail = re.sub(MASK + r"+", "", rest_masked[colon.end() :]).strip(" .,;")
-            if _words(qtext) >= 2 and _words(tail) <= 3:
+            if _words(qtext) >= 2 and (_words(tail) <= 3 or VERB_RE.search(tail)):
                 return "direct", _clean(qtext)
         m_that = LEADING_THAT_RE.match(rest)
         if word in ("posted", "wrote", "writes", "tweeted") and m_that is None:
@@ -1005,6 +1004,8 @@ def _clean(text: str) -> str:
 def _is_headline(first: str, title: str | None, *, more: bool) -> bool:
     if title and " ".join(first.split()).strip(" .") == " ".join(title.split()).strip(" ."):
         return True
+    if first.rstrip().endswith(":") or any(mark in first for mark in OPEN_CLOSE):
+        return False  # a lede that opens a quotation
     return more and _words(first) <= 16 and len(re.findall(r"[.!?](?:\s|$)", first)) <= 1
 
 

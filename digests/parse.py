@@ -57,7 +57,7 @@ class FeedError(Exception):
 @dataclass(frozen=True)
 class FeedEntry:
     id: str  # guid, else normalised link, else "title:" + sha1(title); unique within one feed
-    link: str | None  # absolute when the feed's URL was given, as the feed wrote it otherwise
+    link: str | None  # resolved against the feed's http(s) URL when given, else as written
     title: str  # plain text
     published: datetime | None  # aware UTC: published, else updated; None if missing/unparseable
     content: str  # the entry's own content or summary (the longer) as plain text
@@ -115,7 +115,8 @@ def _feedparser(body: bytes, url: str, charset: str | None) -> Any:
     # Always an XML content type: with "text/xml" and no charset feedparser assumes us-ascii,
     # and with no Content-Type at all it assumes iso-8859-1.
     headers = {"content-type": "application/xml" + (f"; charset={charset}" if charset else "")}
-    if url:
+    if url.lower().startswith(("http://", "https://")):
+        # Relative links resolve against web URLs only: feedparser mangles file:// bases.
         headers["content-location"] = url
     # feedparser's sanitiser is slow and we keep no HTML: _strip_html drops scripts and styles.
     return feedparser.parse(

@@ -82,6 +82,9 @@ def test_atom() -> None:
     assert "color" not in remarks.content
     assert summit.published == datetime(2024, 7, 4, 18, 0, tzinfo=UTC)  # only <updated>
     assert summit.content == "The President said the summit had been a success."
+    # A local feed's relative links stay relative (never turned into file:// links).
+    local = parse_feed(fixture("atom.xml"), url=(FEEDS / "atom.xml").as_uri())
+    assert local.entries[0].link == "/statements/17"
 
 
 def test_rss1_rdf() -> None:

@@ -103,7 +103,7 @@ def check_plain_chunks(chunks: list[str]) -> str:
 
 def items_in(text: str) -> int:
     """Statements shown: every item is a line starting with a bullet (outside text has no newlines)."""
-    return len(re.findall(r"(?m)^ *• ", text))
+    return len(re.findall(r"(?m)^ *• \d{1,2} [A-Z][a-z]{2}(?: \d{4})? — ", text))
 
 
 def starts(statements: Sequence[Statement]) -> list[str]:
@@ -249,7 +249,7 @@ TRICKY = [
     "”",
 ]
 fragments = st.one_of(st.sampled_from(TRICKY), st.text(max_size=12))
-short_text = st.lists(fragments, max_size=8).map("".join)
+short_text = st.lists(fragments, max_size=5).map("".join)
 
 
 @st.composite
@@ -261,6 +261,7 @@ def long_text(draw: st.DrawFn) -> str:
 
 
 texts = st.one_of(short_text, short_text, long_text())
+names = st.one_of(st.sampled_from(["Vladimir Putin", "Володимир Зеленський", "محمد بن سلمان", "יצחק הרצוג"]), short_text)
 urls = st.one_of(
     st.sampled_from(
         [
@@ -281,7 +282,7 @@ urls = st.one_of(
     short_text.map(lambda s: "https://example.com/" + s),
     short_text,
 )
-outlets = st.one_of(st.sampled_from(["Reuters", "AP", "TASS", "BBC News"]), short_text)
+outlets = st.one_of(st.sampled_from(["Reuters", "AP", "TASS", "BBC News", "الجزيرة", "הארץ"]), short_text)
 moments = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
 )
@@ -290,7 +291,7 @@ zones = st.sampled_from(["UTC", "Europe/Kyiv", "Asia/Kolkata", "America/St_Johns
 
 @st.composite
 def statements(draw: st.DrawFn) -> Statement:
-    reports = draw(st.lists(st.tuples(outlets, urls), min_size=0, max_size=6))
+    reports = draw(st.lists(st.tuples(outlets, urls), min_size=0, max_size=5))
     return Statement(
         id=None,
         leader="x",
@@ -309,18 +310,18 @@ def statements(draw: st.DrawFn) -> Statement:
 leaders = st.builds(
     Leader,
     key=st.one_of(st.from_regex(r"[a-z]{1,12}", fullmatch=True), short_text),
-    name=st.one_of(short_text, short_text, long_text()),
+    name=st.one_of(names, names, long_text()),
     aliases=st.just(()),
 )
 sections = st.builds(
     LeaderDigest,
     leader=leaders,
     summary=st.one_of(short_text, long_text()),
-    statements=st.lists(statements(), max_size=8).map(tuple),
+    statements=st.lists(statements(), max_size=6).map(tuple),
     more=st.integers(0, 30),
 )
 digests = st.builds(
-    Digest, since=moments, until=moments, sections=st.lists(sections, max_size=5).map(tuple)
+    Digest, since=moments, until=moments, sections=st.lists(sections, max_size=4).map(tuple)
 )
 
 
@@ -328,9 +329,9 @@ digests = st.builds(
 def big_digests(draw: st.DrawFn) -> Digest:
     """Many leaders and statements (cheap to generate: variations of a few drawn texts)."""
     words = draw(st.lists(short_text, min_size=1, max_size=4))
-    n_leaders = draw(st.integers(1, 40))
-    per_leader = draw(st.integers(0, 40))
-    length = draw(st.sampled_from([10, 200, 1500, 5000]))
+    n_leaders = draw(st.integers(1, 30))
+    per_leader = draw(st.integers(0, 30))
+    length = draw(st.sampled_from([10, 100, 600]))
     result = []
     for i in range(n_leaders):
         items = tuple(
@@ -339,7 +340,7 @@ def big_digests(draw: st.DrawFn) -> Digest:
                 kind="direct" if j % 2 else "indirect",
                 outlets=[(f"Outlet {k} {words[k % len(words)]}", f"https://o{k}.example/{i}/{j}") for k in range(j % 6 + 1)],
             )
-            for j in range((per_leader * (i + 1)) % 41)
+            for j in range((per_leader * (i + 1)) % 31)
         )
         leader = Leader(f"l{i}", f"Leader {i} {words[i % len(words)]}", ())
         result.append(LeaderDigest(leader, words[0] * 3, items, more=i % 3))
@@ -365,7 +366,7 @@ def test_many_leaders_and_statements_split_into_valid_messages(d: Digest, tz: st
 
 
 @PROPERTY
-@given(leader=leaders, items=st.lists(statements(), max_size=25), tz=zones)
+@given(leader=leaders, items=st.lists(statements(), max_size=15), tz=zones)
 def test_statement_lists_are_valid_within_limits_and_complete(
     leader: Leader, items: list[Statement], tz: str
 ) -> None:
@@ -389,7 +390,7 @@ def test_outside_text_in_telegram_shows_as_written(text: str) -> None:
     d = digest(LeaderDigest(Leader("k", text[:100], ()), text[:500], (item,)))
     shown = telegram_visible(telegram_html(d))
     assert clean_text(text)[:24] in shown
-    if len(clean_text(text)) <= 1000:
+    if utf16_len(escape_html(clean_text(text))) <= 1500:
         assert clean_text(text) in shown
 
 
