@@ -114,7 +114,7 @@ def test_golden_pairs_meet_the_quality_targets(extractor: Extractor) -> None:
 )
 def test_attribution_forms(extractor: Extractor, text: str, leader: str, kind: str, words: str) -> None:
     hits = found(extractor, text)
-    assert any(l == leader and k == kind and words in t for l, k, t in hits), hits
+    assert any(who == leader and k == kind and words in t for who, k, t in hits), hits
 
 
 def test_pronoun_goes_to_the_leader_who_spoke_last(extractor: Extractor) -> None:
