@@ -252,7 +252,8 @@ class SlackChat:
         await ack()  # first: Slack shows an error if the ack takes over 3 s
         started = time.monotonic()
         channel = str(command.get("channel_id", ""))
-        name = self._command_name(str(command.get("command", "")))
+        typed = str(command.get("command", ""))
+        name = self._command_name(typed)
         ctx = ChatContext(
             platform="slack",
             chat_id=channel,
@@ -266,10 +267,10 @@ class SlackChat:
             await self._respond(respond, reply, channel)
         except Exception:
             outcome = "failed"
-            log.exception("slack: /%s in %s failed", name, channel)
+            log.exception("slack: %s in %s failed", typed, channel)
             await self._respond_quietly(respond, "Sorry, something went wrong. Please try again.")
         log.info(
-            "slack: /%s in %s: %s (%.0f ms)", name, channel, outcome, (time.monotonic() - started) * 1000
+            "slack: %s in %s: %s (%.0f ms)", typed, channel, outcome, (time.monotonic() - started) * 1000
         )
 
     async def _on_mention(self, event: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -995,10 +995,28 @@ def _clean(text: str) -> str:
     text = text.strip(" ,;:—–-")
     if text.endswith(".") and not text.endswith(".."):
         text = text[:-1]
-    # Drop unbalanced outer quote marks left by cutting.
-    if text[:1] in OPEN_CLOSE and not any(c in text[1:] for c in CLOSERS):
-        text = text[1:]
-    return text.strip()
+    return _balance_quotes(text).strip()
+
+
+def _balance_quotes(text: str) -> str:
+    """Drop quote marks that open or close nothing (a cut, or the source's own typo), so a
+    statement never shows a quotation that runs on without end."""
+    stray: set[int] = set()
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in "“«„" and not (ch == "“" and stack and text[stack[-1]] == "„"):
+            stack.append(i)
+        elif ch in "”»" or (ch == "“" and stack and text[stack[-1]] == "„"):
+            if stack:
+                stack.pop()
+            else:
+                stray.add(i)
+    stray.update(stack)
+    if text.count('"') % 2:
+        stray.add(text.rfind('"'))
+    if not stray:
+        return text
+    return "".join(ch for i, ch in enumerate(text) if i not in stray)
 
 
 def _is_headline(first: str, title: str | None, *, more: bool) -> bool:

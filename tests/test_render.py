@@ -44,7 +44,7 @@ PUTIN = Leader("putin", "Vladimir Putin", ("Putin", "Путин"))
 ZELENSKY = Leader("zelensky", "Volodymyr Zelensky", ("Zelensky",))
 
 PROPERTY = settings(max_examples=200, deadline=None)
-FEWER = settings(max_examples=60, deadline=None)
+FEWER = settings(max_examples=30, deadline=None)
 
 
 def statement(

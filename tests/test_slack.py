@@ -686,3 +686,37 @@ async def test_sender_markup_and_other_rejections(fake: FakeSlack) -> None:
     assert isinstance(too_long, Rejected) and "msg_too_long" in str(too_long)
     # The fake's own record of rejected blocks is expected here; keep the fixture's check for the rest.
     fake.calls[:] = [c for c in fake.calls if c.error != "invalid_blocks"]
+
+
+async def test_delivery_resends_rejected_markup_as_plain_text(fake: FakeSlack, storage: Storage) -> None:
+    # A part that carries a plain twin, as bot.delivery expects for its markup fallback.
+    sub = storage.upsert_subscription(
+        "slack",
+        NEWS,
+        leaders=None,
+        time="09:00",
+        timezone="UTC",
+        now=NOW,
+        default_time="08:00",
+        default_timezone="UTC",
+    )
+    assert sub.id is not None
+    part = {
+        "text": "Daily digest",
+        "plain": "Daily digest: Vladimir Putin said Ukraine refuses to engage in peace talks.",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+    }
+    storage.enqueue_digest(
+        sub.id,
+        day="2022-10-15",
+        window_start=NOW - timedelta(hours=24),
+        window_end=NOW,
+        payload=json.dumps({"parts": [part]}),
+        now=NOW,
+    )
+    report = await make_delivery(storage, fake, Sleeps()).deliver_pending()
+    assert report.sent == 1
+    [message] = fake.messages_to(NEWS)
+    assert message.blocks is None and message.text == part["plain"]
+    assert [c.error for c in posts_to(fake, NEWS)] == ["invalid_blocks", None]
+    fake.calls[:] = [c for c in fake.calls if c.error != "invalid_blocks"]  # expected here
