@@ -438,7 +438,9 @@ class SlackSender:
     """Sends outbox parts with chat.postMessage (implements ``bot.delivery.Sender``).
 
     A part is ``{"text": fallback, "blocks": [...]}``; a part with ``"_plain": True`` (delivery's
-    resend after Slack rejected the blocks) goes out as its text only. Link and media unfurls are
+    resend after Slack rejected the blocks) goes out as its ``plain`` (else ``text``) alone. Every
+    text in a part is Slack mrkdwn, already escaped (as ``digests.render`` makes it): Slack reads
+    ``<!channel>`` in ``text`` as markup, so a plain twin must be escaped by whoever builds it. Link and media unfurls are
     off. ``timeout`` (seconds) bounds one call; its own client never retries by itself, because a
     silent retry of a call whose answer was lost would post the digest twice — delivery decides.
     """

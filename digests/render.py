@@ -134,17 +134,6 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def _escape_cost(ch: str) -> int:
-    """An upper bound of the UTF-16 units ``ch`` takes once escaped for HTML or Slack."""
-    if ch == '"':
-        return 6
-    if ch in "&@":
-        return 5
-    if ch in "<>":
-        return 4
-    return 2 if ord(ch) > 0xFFFF else 1
-
-
 def _glues_left(ch: str) -> bool:
     """Whether ``ch`` belongs to the character before it (a cut must not fall before it)."""
     return (
@@ -183,14 +172,15 @@ def _fit(text: str, budget: int, escape: Callable[[str], str] = _identity) -> st
     if budget < 1:
         return ""
     room = budget - 1
-    cost = 0
-    k = 0  # the cut: the first character that does not fit
-    while k < len(text):
-        cost += _escape_cost(text[k])
-        if cost > room:
-            break
-        k += 1
-    k = _nice_cut(text, k)
+    # The longest prefix whose escaped form fits (escaping never shortens a longer prefix).
+    low, high = 0, min(len(text), room)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if utf16_len(escape(text[:middle])) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    k = _nice_cut(text, low)
     while k > 0:
         out = escape(text[:k].rstrip()) + _ELLIPSIS
         if utf16_len(out) <= budget:
@@ -267,7 +257,8 @@ def _outlets(statement: Statement) -> list[tuple[str, str]]:
     outlet name is labelled by its host.
     """
     reports = [(s.outlet, s.url) for s in statement.sources]
-    if not any(clean_text(o).casefold() == clean_text(statement.outlet).casefold() for o, _ in reports):
+    own = clean_text(statement.outlet).casefold()
+    if not any(clean_text(outlet).casefold() == own for outlet, _ in reports):
         reports.insert(0, (statement.outlet, statement.url))
     seen: dict[str, int] = {}
     result: list[tuple[str, str]] = []

@@ -25,30 +25,24 @@ class TelegramHtmlError(ValueError):
     """The text is not valid (strict) Telegram HTML; the message says what and where."""
 
 
+_BARE = re.compile(r"&(?!(?:lt|gt|amp|quot|#[0-9]{1,7});)|[<>]")
+
+
+def _decode(match: re.Match[str]) -> str:
+    if match.group(1):
+        return _NAMED[match.group(1)]
+    code = int(match.group(2))
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        raise TelegramHtmlError(f"invalid character reference &#{code};")
+    return chr(code)
+
+
 def _unescape(text: str, offset: int) -> str:
     """Decode entities in ``text``, rejecting a bare ``&``, ``<`` or ``>``."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "&":
-            match = _ENTITY.match(text, i)
-            if match is None:
-                raise TelegramHtmlError(f"bare '&' at {offset + i}")
-            if match.group(1):
-                out.append(_NAMED[match.group(1)])
-            else:
-                code = int(match.group(2))
-                if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-                    raise TelegramHtmlError(f"invalid character reference at {offset + i}")
-                out.append(chr(code))
-            i = match.end()
-            continue
-        if char in "<>":
-            raise TelegramHtmlError(f"bare {char!r} at {offset + i}")
-        out.append(char)
-        i += 1
-    return "".join(out)
+    bare = _BARE.search(text)
+    if bare is not None:
+        raise TelegramHtmlError(f"bare {bare.group()!r} at {offset + bare.start()}")
+    return _ENTITY.sub(_decode, text)
 
 
 def visible_text(html: str) -> str:

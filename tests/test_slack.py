@@ -184,8 +184,8 @@ async def test_ack_comes_before_the_work(fake: FakeSlack, storage: Storage, regi
     try:
         push = await fake.send_slash_command("/digest", "putin", channel_id=GENERAL)
         ack = await fake.wait_for_ack(push.envelope_id, timeout=3)
-        assert ack.latency is not None and ack.latency < 1.0
-        assert fake.responses == []
+        assert ack.latency is not None and ack.latency < 3.0
+        assert fake.responses == []  # the work is still blocked: the ack did not wait for it
         release.set()
         resp = await response_to(fake, push.payload["response_url"])
         assert resp.response_type == "in_channel"
