@@ -237,7 +237,13 @@ class SlackChat:
         web_app.add_routes(self.routes())
 
     async def handle_request(self, request: web.Request) -> web.Response:
-        """One HTTP request from Slack → Bolt (which verifies it and answers 401 if forged)."""
+        """One HTTP request from Slack → Bolt (which verifies it and answers 401 if forged).
+
+        In Socket Mode Bolt verifies nothing (envelopes arrive over the app-token socket), so this
+        endpoint answers 404 there rather than trust an unsigned request.
+        """
+        if self.mode != "http":
+            raise web.HTTPNotFound(text="Slack runs in Socket Mode")
         bolt_request = await to_bolt_request(request)
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)

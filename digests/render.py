@@ -754,7 +754,7 @@ def _slack_note(text: str, title: str | None) -> dict[str, Any]:
                 "text": {"type": "plain_text", "text": _fit(title, SLACK_HEADER_LIMIT, _break_mentions)},
             }
         )
-    blocks.append(_section(escape_slack(text)))
+    blocks.append(_section(_fit(text, SLACK_TEXT_LIMIT, escape_slack)))
     fallback = f"{title}: {text}" if title else text
     return {"text": _fit(fallback, SLACK_TEXT_LIMIT, escape_slack), "blocks": blocks}
 

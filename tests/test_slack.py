@@ -456,6 +456,28 @@ async def test_http_rejects_forged_or_stale_requests(
     assert fake.responses == [] and fake.messages == []
 
 
+async def test_socket_mode_bot_serves_no_unsigned_http_endpoint(fake: FakeSlack, commands: Commands) -> None:
+    # Both configured: Socket Mode wins, and Bolt's signature check is off, so HTTP must be closed.
+    bot = SlackChat(
+        fake.bot_token, commands, app_token=fake.app_token, signing_secret=SECRET, api_url=fake.api_url
+    )
+    assert bot.mode == "socket"
+    app = web.Application()
+    bot.attach(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+        payload = fake.slash_command_payload("/subscribe", "putin")
+        status, _ = await post_signed(
+            url, slash_command_body(payload), SECRET, content_type=FORM_CONTENT_TYPE
+        )
+        assert status == 404 and fake.responses == []
+    finally:
+        await runner.cleanup()
+
+
 # ------------------------------------------------------------------------------------------------
 # Delivery through SlackSender
 
