@@ -224,7 +224,7 @@ class App:
             web_app = web.Application()
             web_app.router.add_get("/healthz", self._healthz)
             if s.telegram_enabled:
-                from bot.telegram_chat import TelegramChat, TelegramSender
+                from bot.telegram_chat import TelegramChat
 
                 pacers["telegram"] = telegram_pacer()
                 assert s.telegram_token is not None
@@ -238,7 +238,7 @@ class App:
                 )
                 await telegram.start()
                 stoppers.append(telegram.stop)
-                senders["telegram"] = TelegramSender(telegram.bot)
+                senders["telegram"] = telegram.sender
             if s.slack_enabled:
                 from bot.slack_chat import SlackChat, SlackSender
 
@@ -252,6 +252,8 @@ class App:
                     command_prefix=s.slack_command_prefix,
                     api_url=s.slack_api_url,
                     registry=self.registry,
+                    pacer=pacers["slack"],
+                    default_timezone=s.digest_timezone,
                 )
                 if s.slack_mode == "http":
                     slack.attach(web_app)

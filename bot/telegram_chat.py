@@ -82,7 +82,6 @@ ALLOWED_UPDATES: Final = ("message", "channel_post", "my_chat_member")
 """What the bot asks getUpdates for: commands, channel posts, migrations and its own membership."""
 
 START_DESCRIPTION: Final = "what the bot does, with examples"
-COMMAND_NAMES: Final = frozenset({"start", *(name for name, _usage, _what in COMMAND_HELP)})
 GONE_STATUSES: Final = frozenset({ChatMember.LEFT, ChatMember.BANNED})
 PRESENT_STATUSES: Final = frozenset({ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER})
 ADMIN_STATUSES: Final = frozenset({ChatMember.ADMINISTRATOR, ChatMember.OWNER})
@@ -138,8 +137,9 @@ def bot_base_url(api_url: str) -> str:
     return api_url.rstrip("/") + "/bot"
 
 
-def make_bot(token: str, api_url: str = DEFAULT_API_URL, *, timeouts: Timeouts = Timeouts(),
-             pool_size: int = 64) -> PTBBot:
+def make_bot(
+    token: str, api_url: str = DEFAULT_API_URL, *, timeouts: Timeouts = Timeouts(), pool_size: int = 64
+) -> PTBBot:
     """A plain ``telegram.Bot`` for sending only (``await bot.initialize()`` or ``async with`` it)."""
     root = api_url.rstrip("/")
     return PTBBot(
@@ -172,7 +172,9 @@ def plain_from_html(chunk: str) -> str:
 
     def link(match: re.Match[str]) -> str:
         url, label = match.group(1), match.group(2)
-        return f"{label} ({url})" if url and html.unescape(url) != html.unescape(_TAG.sub("", label)) else label
+        return (
+            f"{label} ({url})" if url and html.unescape(url) != html.unescape(_TAG.sub("", label)) else label
+        )
 
     return html.unescape(_TAG.sub("", _LINK.sub(link, chunk)))
 
@@ -225,12 +227,14 @@ def classify_error(error: TelegramError) -> SendError:
     if isinstance(error, NetworkError):
         cause = _httpx_cause(error)
         if cause is None:
-            if error.__cause__ is not None:  # an unexpected failure inside the HTTP client
-                return Transient(text, ambiguous=True)
-            return Transient(f"server error: {text[:200]}")  # a 5xx answer: nothing was sent
+            if error.__cause__ is not None and not isinstance(error.__cause__, TelegramError):
+                return Transient(text[:300], ambiguous=True)  # a failure inside the HTTP client
+            # The server answered with an error status (a 5xx, its body JSON or not): not sent.
+            return Transient(f"server error: {text[:200]}")
         # A refused or failed connect never carried the request; anything later might have.
-        return Transient(f"{type(cause).__name__}: {cause}"[:300],
-                         ambiguous=not isinstance(cause, httpx.ConnectError))
+        return Transient(
+            f"{type(cause).__name__}: {cause}"[:300], ambiguous=not isinstance(cause, httpx.ConnectError)
+        )
     return Transient(f"{type(error).__name__}: {text}"[:300])
 
 
@@ -292,7 +296,7 @@ def parse_command(message: Message) -> tuple[str, str | None, str] | None:
     if entity is None:
         return None
     command = message.parse_entity(entity)
-    args = message.text[len(command):].strip()
+    args = message.text[len(command) :].strip()
     name, _, target = command[1:].partition("@")
     return name.lower(), target or None, args
 
@@ -393,6 +397,11 @@ class TelegramChat:
         app.add_handler(ChatMemberHandler(self._on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self._on_error)
 
+    @property
+    def bot(self) -> PTBBot:
+        """The application's bot (for a :class:`TelegramSender`; ``self.sender`` is one already)."""
+        return self.app.bot
+
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -455,8 +464,9 @@ class TelegramChat:
         me = (self.bot_username or "").lower()
         if target is not None and target.lower() != me and not private:
             return  # addressed to another bot in this group
-        chat_type = cast(ChatType, chat.type if chat.type in ("private", "group", "supergroup", "channel")
-                         else "group")
+        chat_type = cast(
+            ChatType, chat.type if chat.type in ("private", "group", "supergroup", "channel") else "group"
+        )
         ctx = ChatContext(
             platform=PLATFORM,
             chat_id=str(chat.id),
@@ -472,7 +482,11 @@ class TelegramChat:
             reply = Reply(SORRY, error=True)
         log.info(
             "telegram: chat %s (%s) /%s%s in %.0f ms",
-            chat.id, chat.type, name[:32], " (hint)" if reply.error else "", (time.monotonic() - started) * 1000,
+            chat.id,
+            chat.type,
+            name[:32],
+            " (hint)" if reply.error else "",
+            (time.monotonic() - started) * 1000,
         )
         thread = message.message_thread_id if message.is_topic_message else None
         await self.post(str(chat.id), self.render(reply, str(chat.id)), group=not private, thread_id=thread)
@@ -513,8 +527,11 @@ class TelegramChat:
         status = change.new_chat_member.status
         sub = self.storage.subscription(PLATFORM, chat_id)
         if status in GONE_STATUSES:
-            reason = "bot was blocked by the user" if change.chat.type == change.chat.PRIVATE \
+            reason = (
+                "bot was blocked by the user"
+                if change.chat.type == change.chat.PRIVATE
                 else f"bot was removed from the {change.chat.type} ({status})"
+            )
             log.info("telegram: chat %s: %s", chat_id, reason)
             if sub is not None and sub.active:
                 self.storage.deactivate_chat(PLATFORM, chat_id, reason)
@@ -524,8 +541,13 @@ class TelegramChat:
             if sub is not None and not sub.active:
                 # leaders/time/timezone None: keep every setting, just reactivate.
                 self.storage.upsert_subscription(
-                    PLATFORM, chat_id, leaders=None, time=None, timezone=None,
-                    now=self.commands.clock(), default_time=self.commands.default_time,
+                    PLATFORM,
+                    chat_id,
+                    leaders=None,
+                    time=None,
+                    timezone=None,
+                    now=self.commands.clock(),
+                    default_time=self.commands.default_time,
                     default_timezone=self.commands.default_timezone,
                 )
                 log.info("telegram: chat %s: subscription reactivated", chat_id)
@@ -592,8 +614,9 @@ class TelegramChat:
                     if not plain or "html" not in part:
                         log.warning("telegram: reply to %s rejected: %s", chat_id, exc)
                         break
-                    log.warning("telegram: reply to %s: markup rejected (%s), resending as plain text",
-                                chat_id, exc)
+                    log.warning(
+                        "telegram: reply to %s: markup rejected (%s), resending as plain text", chat_id, exc
+                    )
                     part = {"text": plain}
                 except ChatMoved as exc:
                     log.info("telegram: chat %s moved to %s", chat_id, exc.new_chat_id)
@@ -612,8 +635,12 @@ class TelegramChat:
                 except Transient as exc:
                     attempts += 1
                     if attempts >= self.reply_attempts:
-                        log.warning("telegram: reply to %s not sent after %d attempts: %s", chat_id,
-                                    attempts, exc.reason)
+                        log.warning(
+                            "telegram: reply to %s not sent after %d attempts: %s",
+                            chat_id,
+                            attempts,
+                            exc.reason,
+                        )
                         return ids
                     await asyncio.sleep(self.retry_backoff * 2 ** (attempts - 1))
         return ids

@@ -1020,7 +1020,7 @@ def _balance_quotes(text: str) -> str:
 
 
 def _is_headline(first: str, title: str | None, *, more: bool) -> bool:
-    if title and " ".join(first.split()).strip(" .") == " ".join(title.split()).strip(" ."):
+    if more and title and " ".join(first.split()).strip(" .") == " ".join(title.split()).strip(" ."):
         return True
     if first.rstrip().endswith(":") or any(mark in first for mark in OPEN_CLOSE):
         return False  # a lede that opens a quotation

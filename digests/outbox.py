@@ -50,8 +50,22 @@ def render_parts(platform: str, digest: Digest, *, tz: str, title: str | None = 
             for chunk in render.telegram_html(digest, title=title, tz=tz)
         ]
     if platform == "slack":
-        return [dict(message) for message in render.slack_messages(digest, title=title, tz=tz)]
+        return [{**message, "plain": slack_plain(message)} for message in render.slack_messages(digest, title=title, tz=tz)]
     return [{"text": render.plain_text(digest, title=title, tz=tz)}]
+
+
+def slack_plain(message: dict[str, Any]) -> str:
+    """A Slack message's blocks as one mrkdwn text (already escaped by the renderer): the
+    fallback when Slack rejects the blocks."""
+    lines: list[str] = []
+    for block in message.get("blocks", []):
+        text = block.get("text")
+        if isinstance(text, dict) and text.get("text"):
+            lines.append(str(text["text"]))
+        for element in block.get("elements", []) or []:
+            if isinstance(element, dict) and element.get("text"):
+                lines.append(str(element["text"]))
+    return "\n".join(lines)[:39_000] or str(message.get("text", ""))
 
 
 def digest_title(day: date) -> str:

@@ -222,7 +222,8 @@ def article_from_document(
         text = parse.html_to_text(body, url=url if url.startswith("http") else None) or ""
     if title is None:
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-        title = first[:200]
+        # A first line that is a whole paragraph is the story, not its headline.
+        title = first if len(first.split()) <= 20 else first[:80].rsplit(" ", 1)[0] + "…"
     return Article(url=url, title=title, outlet=outlet, text=text, published=published, source_key="")
 
 

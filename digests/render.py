@@ -125,7 +125,8 @@ _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(text: str) -> str:
-    """Outside text as it is rendered: controls dropped, whitespace runs made one space, stripped.
+    """Outside text as it is rendered: controls and bidi overrides made spaces, whitespace runs
+    made one space, stripped.
 
     Lone surrogates become U+FFFD; right-to-left marks, joiners and combining characters stay.
     """
@@ -151,10 +152,11 @@ def _nice_cut(text: str, k: int) -> int:
         return len(text)
     space = text.rfind(" ", 0, k + 1)
     if space > 0 and space >= k * 0.8:
-        k = space
-    while 0 < k < len(text) and (_glues_left(text[k]) or text[k - 1] == "\u200d"):
-        k -= 1
-    return k
+        return space
+    cut = k
+    while 0 < cut and (_glues_left(text[cut]) or text[cut - 1] == "\u200d"):
+        cut -= 1
+    return cut or k  # a text of marks only: cutting inside it beats showing nothing
 
 
 def _identity(text: str) -> str:

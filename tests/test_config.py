@@ -17,7 +17,18 @@ def test_bundled_config_loads_with_enough_leaders_and_real_sources() -> None:
     config = load_config(ROOT / "config")
     assert len(config.leaders) >= 40
     keys = {leader.key for leader in config.leaders}
-    for key in ("putin", "zelensky", "trump", "biden", "xi", "modi", "guterres", "rutte", "von-der-leyen", "costa"):
+    for key in (
+        "putin",
+        "zelensky",
+        "trump",
+        "biden",
+        "xi",
+        "modi",
+        "guterres",
+        "rutte",
+        "von-der-leyen",
+        "costa",
+    ):
         assert key in keys
     assert len(config.sources) >= 10
     assert {s.kind for s in config.sources} == {"news", "official"}
@@ -41,9 +52,7 @@ def test_bad_leader_entry_names_file_entry_and_problem(tmp_path: Path) -> None:
 
 def test_title_dates_and_pronoun_are_checked(tmp_path: Path) -> None:
     path = tmp_path / "leaders.toml"
-    path.write_text(
-        '[[leader]]\nkey = "a"\nname = "A"\npronoun = "it"\n'
-    )
+    path.write_text('[[leader]]\nkey = "a"\nname = "A"\npronoun = "it"\n')
     with pytest.raises(ConfigError, match="pronoun"):
         load_leaders(path)
     path.write_text(
@@ -104,9 +113,18 @@ def registry() -> Registry:
 
 @pytest.mark.parametrize(
     ("query", "key"),
-    [("putin", "putin"), ("Putin", "putin"), ("путин", "putin"), ('"vladimir putin"', "putin"),
-     ("Vladimir Putin", "putin"), ("zelenskyy", "zelensky"), ("von der leyen", "von-der-leyen"),
-     ("ERDOĞAN", "erdogan"), ("erdogan", "erdogan"), ("president putin", "putin")],
+    [
+        ("putin", "putin"),
+        ("Putin", "putin"),
+        ("путин", "putin"),
+        ('"vladimir putin"', "putin"),
+        ("Vladimir Putin", "putin"),
+        ("zelenskyy", "zelensky"),
+        ("von der leyen", "von-der-leyen"),
+        ("ERDOĞAN", "erdogan"),
+        ("erdogan", "erdogan"),
+        ("president putin", "putin"),
+    ],
 )
 def test_resolve_is_forgiving(registry: Registry, query: str, key: str) -> None:
     leader = registry.resolve(query).leader

@@ -30,8 +30,15 @@ def registry() -> Registry:
 
 
 def sub(**kw: object) -> Subscription:
-    base: dict[str, object] = dict(id=1, platform="telegram", chat_id="1", leaders=(), time="08:00",
-                                   timezone="Europe/Berlin", created=datetime(2026, 1, 1, tzinfo=UTC))
+    base: dict[str, object] = dict(
+        id=1,
+        platform="telegram",
+        chat_id="1",
+        leaders=(),
+        time="08:00",
+        timezone="Europe/Berlin",
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     base.update(kw)
     return Subscription(**base)  # type: ignore[arg-type]
 
@@ -53,14 +60,20 @@ def fire_times(s: Subscription, start: datetime, days: int, last_day: date | Non
     ("start", "expected_utc"),
     [
         # Spring forward in Berlin: 29 March 2026 (CET+1 → CEST+2).
-        (datetime(2026, 3, 27, 0, 0, tzinfo=UTC), ["2026-03-27 07:00", "2026-03-28 07:00", "2026-03-29 06:00",
-                                                   "2026-03-30 06:00"]),
+        (
+            datetime(2026, 3, 27, 0, 0, tzinfo=UTC),
+            ["2026-03-27 07:00", "2026-03-28 07:00", "2026-03-29 06:00", "2026-03-30 06:00"],
+        ),
         # Fall back: 25 October 2026 (CEST+2 → CET+1).
-        (datetime(2026, 10, 23, 0, 0, tzinfo=UTC), ["2026-10-23 06:00", "2026-10-24 06:00", "2026-10-25 07:00",
-                                                    "2026-10-26 07:00"]),
+        (
+            datetime(2026, 10, 23, 0, 0, tzinfo=UTC),
+            ["2026-10-23 06:00", "2026-10-24 06:00", "2026-10-25 07:00", "2026-10-26 07:00"],
+        ),
     ],
 )
-def test_daily_digest_fires_once_a_day_at_local_time_across_dst(start: datetime, expected_utc: list[str]) -> None:
+def test_daily_digest_fires_once_a_day_at_local_time_across_dst(
+    start: datetime, expected_utc: list[str]
+) -> None:
     fired = fire_times(sub(), start, 4)
     assert [f.strftime("%Y-%m-%d %H:%M") for f in fired] == expected_utc
 
@@ -90,41 +103,66 @@ def test_first_digest_window_starts_24h_before_subscribing() -> None:
     plan = due(s, datetime(2026, 6, 2, 8, 0, tzinfo=UTC), last_day=None)
     assert plan is not None and plan.since == created - timedelta(hours=24)
     # Subscribed after today's time: nothing until tomorrow.
-    assert due(sub(created=datetime(2026, 6, 2, 9, 0, tzinfo=UTC), timezone="UTC"),
-               datetime(2026, 6, 2, 9, 5, tzinfo=UTC), last_day=None) is None
+    assert (
+        due(
+            sub(created=datetime(2026, 6, 2, 9, 0, tzinfo=UTC), timezone="UTC"),
+            datetime(2026, 6, 2, 9, 5, tzinfo=UTC),
+            last_day=None,
+        )
+        is None
+    )
 
 
 def statement(i: int, text: str, outlets: int, hours_ago: float, leader: str = "putin") -> Statement:
     now = datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
     when = now - timedelta(hours=hours_ago)
-    sources = tuple(StatementSource(f"Outlet {k}", f"https://o{k}.example/{i}", "t", when) for k in range(outlets))
+    sources = tuple(
+        StatementSource(f"Outlet {k}", f"https://o{k}.example/{i}", "t", when) for k in range(outlets)
+    )
     return Statement(i, leader, "indirect", text, text, sources[0].url, "t", "Outlet 0", when, when, sources)
 
 
 def test_ranking_by_outlets_then_recency_and_cap_points_to_latest(registry: Registry) -> None:
-    items = [statement(1, "Russia will respond to any attack on its territory", 1, 1),
-             statement(2, "The West wants to destroy Russia and its economy", 3, 10),
-             statement(3, "Mobilisation will end within two weeks at the latest", 1, 5)]
+    items = [
+        statement(1, "Russia will respond to any attack on its territory", 1, 1),
+        statement(2, "The West wants to destroy Russia and its economy", 3, 10),
+        statement(3, "Mobilisation will end within two weeks at the latest", 1, 5),
+    ]
     assert [s.id for s in rank(items)] == [2, 1, 3]
-    many = [statement(i, f"Statement number {i} about subject {i} of many different topics", 1, i) for i in range(12)]
-    digest = build_digest(many, registry, since=datetime(2026, 6, 1, tzinfo=UTC),
-                          until=datetime(2026, 6, 2, tzinfo=UTC), cap=8)
+    many = [
+        statement(i, f"Statement number {i} about subject {i} of many different topics", 1, i)
+        for i in range(12)
+    ]
+    digest = build_digest(
+        many, registry, since=datetime(2026, 6, 1, tzinfo=UTC), until=datetime(2026, 6, 2, tzinfo=UTC), cap=8
+    )
     [section] = digest.sections
     assert len(section.statements) == 8 and section.more == 4
 
 
 def test_digest_keeps_only_the_subscriptions_leaders(registry: Registry) -> None:
-    items = [statement(1, "Russia will respond to any attack", 1, 1),
-             statement(2, "Ukraine will not give up any territory", 1, 1, leader="zelensky")]
-    digest = build_digest(items, registry, since=datetime(2026, 6, 1, tzinfo=UTC),
-                          until=datetime(2026, 6, 2, tzinfo=UTC), leaders=["zelensky"])
+    items = [
+        statement(1, "Russia will respond to any attack", 1, 1),
+        statement(2, "Ukraine will not give up any territory", 1, 1, leader="zelensky"),
+    ]
+    digest = build_digest(
+        items,
+        registry,
+        since=datetime(2026, 6, 1, tzinfo=UTC),
+        until=datetime(2026, 6, 2, tzinfo=UTC),
+        leaders=["zelensky"],
+    )
     assert [s.leader.key for s in digest.sections] == ["zelensky"]
 
 
 def seed_statements(registry: Registry) -> list[Statement]:
     storage = Storage(":memory:")
-    article = article_from_document(SEED.read_text("utf-8"), url="https://example.com/astana", outlet="Example",
-                                    published=datetime(2022, 10, 14, tzinfo=UTC))
+    article = article_from_document(
+        SEED.read_text("utf-8"),
+        url="https://example.com/astana",
+        outlet="Example",
+        published=datetime(2022, 10, 14, tzinfo=UTC),
+    )
     ingest_article(storage, Extractor(registry), article, datetime(2022, 10, 14, 12, tzinfo=UTC))
     return storage.latest("putin", 50)
 
@@ -142,7 +180,9 @@ def test_seed_summary_speaks_of_peace_talks_nato_and_mobilisation(registry: Regi
 
 def test_quotes_are_faithful_rejects_invented_quotes(registry: Registry) -> None:
     statements = seed_statements(registry)
-    assert quotes_are_faithful("Putin said he hoped they were “sober enough to avoid those steps”.", statements)
+    assert quotes_are_faithful(
+        "Putin said he hoped they were “sober enough to avoid those steps”.", statements
+    )
     assert not quotes_are_faithful("Putin said NATO was “an existential threat to Russia”.", statements)
 
 
@@ -152,7 +192,10 @@ async def test_llm_summary_used_and_invented_quotes_or_failures_fall_back(regist
     statements = seed_statements(registry)
     putin = registry.leaders["putin"]
     answers = [
-        {"status": 200, "content": "Putin said Ukraine refuses talks and warned NATO of a global catastrophe."},
+        {
+            "status": 200,
+            "content": "Putin said Ukraine refuses talks and warned NATO of a global catastrophe.",
+        },
         {"status": 200, "content": "Putin called NATO “a gang of criminals”."},
         {"status": 500, "content": ""},
     ]
@@ -193,12 +236,32 @@ async def test_llm_summary_used_and_invented_quotes_or_failures_fall_back(regist
 async def test_plan_due_records_digest_before_sending_and_once_per_day(registry: Registry) -> None:
     storage = Storage(":memory:")
     created = datetime(2022, 10, 14, 6, 0, tzinfo=UTC)
-    s1 = storage.upsert_subscription("telegram", "100", leaders=["putin"], time="08:00", timezone="UTC",
-                                     now=created, default_time="08:00", default_timezone="UTC")
-    storage.upsert_subscription("slack", "C1", leaders=["xi"], time="08:00", timezone="UTC",
-                                now=created, default_time="08:00", default_timezone="UTC")
-    article = article_from_document(SEED.read_text("utf-8"), url="https://example.com/a", outlet="Example",
-                                    published=datetime(2022, 10, 14, tzinfo=UTC))
+    s1 = storage.upsert_subscription(
+        "telegram",
+        "100",
+        leaders=["putin"],
+        time="08:00",
+        timezone="UTC",
+        now=created,
+        default_time="08:00",
+        default_timezone="UTC",
+    )
+    storage.upsert_subscription(
+        "slack",
+        "C1",
+        leaders=["xi"],
+        time="08:00",
+        timezone="UTC",
+        now=created,
+        default_time="08:00",
+        default_timezone="UTC",
+    )
+    article = article_from_document(
+        SEED.read_text("utf-8"),
+        url="https://example.com/a",
+        outlet="Example",
+        published=datetime(2022, 10, 14, tzinfo=UTC),
+    )
     ingest_article(storage, Extractor(registry), article, datetime(2022, 10, 14, 7, 0, tzinfo=UTC))
     at = datetime(2022, 10, 14, 8, 0, 30, tzinfo=UTC)
     ids = await plan_due(storage, registry, at)
