@@ -159,6 +159,23 @@ class Pacer:
                     return
             await asyncio.sleep(wait)
 
+    def settle(self, chat: str, *, group: bool = False) -> None:
+        """The send last booked for ``chat`` is over (answered, failed or timed out): count it
+        from now.
+
+        The platform counts a message when it arrives, somewhere between ``acquire`` and the
+        answer; a request that waited for a connection or a busy loop arrives late, and the next
+        one, booked a period after the first ``acquire``, could arrive less than a period after
+        it (a 429). Counting the chat's windows from the answer keeps consecutive messages to one
+        chat at least a period apart as the platform sees them, whatever the jitter.
+        """
+        now = self.clock()
+        tables = (self._chats, self._groups) if group else (self._chats,)
+        for table in tables:
+            window = table.get(chat)
+            if window is not None and window.stamps and window.stamps[-1] < now:
+                window.stamps[-1] = now
+
     def forget_idle(self) -> None:
         """Drop windows of chats not written to recently (keeps memory flat over months)."""
         now = self.clock()
@@ -269,9 +286,8 @@ class Delivery:
         index = len(done)
         while index < len(parts):
             part = parts[index]
-            await pacer.acquire(chat_id, group=sender.is_group(chat_id))
             try:
-                message_id = await sender.send(chat_id, part)
+                message_id = await _paced_send(sender, pacer, chat_id, part)
             except RateLimited as exc:
                 c.rate_limited += 1
                 log.info(
@@ -350,3 +366,13 @@ class Delivery:
         )
         c.sent += 1
         return False
+
+
+async def _paced_send(sender: Sender, pacer: Pacer, chat_id: str, part: dict[str, Any]) -> str:
+    """One send within the chat's limits, its window counted from when the outcome is known."""
+    group = sender.is_group(chat_id)
+    await pacer.acquire(chat_id, group=group)
+    try:
+        return await sender.send(chat_id, part)
+    finally:
+        pacer.settle(chat_id, group=group)

@@ -682,10 +682,14 @@ async def test_sender_maps_bot_api_errors(fake: FakeTelegram, sender: TelegramSe
 
     for kind, ambiguous in (("500", False), ("502", False), ("reset", True)):
         fake.faults(rate=1.0, kinds=(kind,))
+        before = len(send_calls(fake, CHANNEL))
         with pytest.raises(Transient) as failed:
             await sender.send(str(CHANNEL), part)
         assert failed.value.ambiguous is ambiguous, kind
+        # One request per send: python-telegram-bot retried nothing behind delivery's back.
+        assert len(send_calls(fake, CHANNEL)) == before + 1, kind
     fake.faults(rate=0)
+    assert fake.messages_to(CHANNEL) == []
 
 
 async def test_sender_timeouts_and_refused_connections(fake: FakeTelegram) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks measured by the project's own commands (SPEC section 11): ``python -m bench.<name>``."""
