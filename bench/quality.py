@@ -613,6 +613,7 @@ class PolnearScore:
     leaders: dict[str, Row] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
     false_hits: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
     articles: int = 0
     attributions: int = 0
     words: int = 0
@@ -659,7 +660,11 @@ def _context(text: str, start: int, end: int, width: int = 260) -> str:
 def score_article(article: PolnearArticle, extractor: Extractor, score: PolnearScore) -> None:
     normalised, where = normalise_quotes(article.text)
     t0 = time.perf_counter()
-    found = extractor.extract(normalised, article.published, article.title)
+    try:
+        found = extractor.extract(normalised, article.published, article.title)
+    except Exception as exc:  # a crash is scored as an article with no statements, and reported
+        found = []
+        score.crashes.append(f"{article.name}: {type(exc).__name__}: {exc}")
     score.seconds += time.perf_counter() - t0
     score.articles += 1
     score.attributions += len(article.gold)
@@ -754,6 +759,9 @@ def polnear_table(score: PolnearScore, title: str) -> str:
     lines.append("  by leader:")
     for key, r in sorted(score.leaders.items(), key=lambda kv: -(kv[1].gold + kv[1].predicted)):
         lines.append(fmt(key[:10], r))
+    if score.crashes:
+        lines.append(f"  the extractor crashed on {len(score.crashes)} articles (scored as finding nothing):")
+        lines.extend("    " + c for c in score.crashes)
     if score.seconds:
         lines.append(
             f"  speed: {score.articles / score.seconds:,.0f} articles/s "

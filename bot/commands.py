@@ -134,6 +134,7 @@ class Commands:
             "Examples:",
             "/subscribe — every leader, daily at " + f"{self.default_time} {self.default_timezone}",
             "/subscribe putin zelensky at 07:30 Europe/Kyiv",
+            "/subscribe nothing-new — also post a short note on days with nothing new (quiet: no note)",
             "/latest putin 10",
             "/unsubscribe putin",
         ]
@@ -150,7 +151,7 @@ class Commands:
         parsed = self._parse_subscribe(args)
         if isinstance(parsed, Reply):
             return parsed
-        leaders, time, zone = parsed
+        leaders, time, zone, notify_empty = parsed
         if not await self._may_change(ctx):
             return _hint("Only chat admins can change this chat's subscription.")
         existing = self.storage.subscription(ctx.platform, ctx.chat_id)
@@ -163,6 +164,7 @@ class Commands:
             now=self.clock(),
             default_time=self.default_time,
             default_timezone=self.default_timezone,
+            notify_empty=notify_empty,
         )
         if self.on_change:
             self.on_change(sub, ctx.platform, ctx.chat_id)
@@ -306,15 +308,20 @@ class Commands:
             self._zones_folded = {z.lower(): z for z in available_timezones()}
         return self._zones_folded.get(word.lower())
 
-    def _parse_subscribe(self, args: str) -> tuple[list[str], str | None, str | None] | Reply:
+    def _parse_subscribe(self, args: str) -> tuple[list[str], str | None, str | None, bool | None] | Reply:
         words = self._split(args)
         time: str | None = None
         zone: str | None = None
+        notify_empty: bool | None = None
         names: list[str] = []
         i = 0
         while i < len(words):
             word = words[i]
-            if word.lower() == "at" and i + 1 < len(words):
+            if word.lower() in ("nothing-new", "+nothing-new", "notify-empty"):
+                notify_empty = True
+            elif word.lower() in ("quiet", "-nothing-new"):
+                notify_empty = False
+            elif word.lower() == "at" and i + 1 < len(words):
                 i += 1
                 word = words[i]
                 m = TIME_RE.match(word)
@@ -342,7 +349,7 @@ class Commands:
         resolved = self._resolve_leaders(names) if names else []
         if isinstance(resolved, Reply):
             return resolved
-        return resolved, time, zone
+        return resolved, time, zone, notify_empty
 
     def _resolve_leaders(self, words: Sequence[str]) -> list[str] | Reply:
         """Names, possibly several words each ("vladimir putin"): longest match first."""
@@ -381,4 +388,5 @@ class Commands:
         who = ", ".join(self._name(k) for k in sub.leaders) if sub.leaders else "all leaders"
         nxt = next_scheduled(self.clock(), sub.time, sub.timezone)
         local = nxt.astimezone(ZoneInfo(sub.timezone))
-        return f"{who} — daily digest at {sub.time} {sub.timezone} (next: {local:%a %d %b %H:%M})"
+        note = "; a note on days with nothing new" if sub.notify_empty else ""
+        return f"{who} — daily digest at {sub.time} {sub.timezone}{note} (next: {local:%a %d %b %H:%M})"
