@@ -97,6 +97,23 @@ class TerminalSender:
         return False
 
 
+def terminal_output(storage: Storage, settings: Settings, now: datetime) -> tuple[TerminalSender, Pacer]:
+    """With no chat platform: the terminal's own subscription (every leader, the default time,
+    with a "nothing new" note so a quiet day still says so), its sender and an open pacer."""
+    storage.upsert_subscription(
+        "terminal",
+        TERMINAL_CHAT,
+        leaders=None,
+        time=None,
+        timezone=None,
+        now=now,
+        default_time=settings.digest_time,
+        default_timezone=settings.digest_timezone,
+        notify_empty=True,
+    )
+    return TerminalSender(), Pacer(global_per_second=None, per_chat_per_second=1000.0, margin=0.0)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -263,18 +280,7 @@ class App:
                 stoppers.append(slack.stop)
                 senders["slack"] = SlackSender(s.slack_bot_token, api_url=s.slack_api_url)
             if not senders:
-                pacers["terminal"] = Pacer(global_per_second=None, per_chat_per_second=1000.0, margin=0.0)
-                senders["terminal"] = TerminalSender()
-                storage.upsert_subscription(
-                    "terminal",
-                    TERMINAL_CHAT,
-                    leaders=None,
-                    time=None,
-                    timezone=None,
-                    now=self.clock(),
-                    default_time=s.digest_time,
-                    default_timezone=s.digest_timezone,
-                )
+                senders["terminal"], pacers["terminal"] = terminal_output(storage, s, self.clock())
                 log.info("no chat platform configured: digests print to the terminal")
             if s.port is not None:
                 runner = web.AppRunner(web_app, access_log=None)

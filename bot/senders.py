@@ -28,7 +28,7 @@ class SendDueReport:
 
 
 async def send_due(settings: Settings, registry: Registry, *, force: bool = False) -> SendDueReport:
-    from bot.app import TERMINAL_CHAT, TerminalSender
+    from bot.app import terminal_output
 
     storage = Storage(settings.db_path)
     senders: dict[str, Sender] = {}
@@ -53,18 +53,7 @@ async def send_due(settings: Settings, registry: Registry, *, force: bool = Fals
             senders["slack"] = SlackSender(settings.slack_bot_token, api_url=settings.slack_api_url)
             pacers["slack"] = slack_pacer()
         if not senders:
-            senders["terminal"] = TerminalSender()
-            pacers["terminal"] = Pacer(global_per_second=None, per_chat_per_second=1000.0, margin=0.0)
-            storage.upsert_subscription(
-                "terminal",
-                TERMINAL_CHAT,
-                leaders=None,
-                time=None,
-                timezone=None,
-                now=datetime.now(UTC),
-                default_time=settings.digest_time,
-                default_timezone=settings.digest_timezone,
-            )
+            senders["terminal"], pacers["terminal"] = terminal_output(storage, settings, datetime.now(UTC))
         planned = await plan_due(storage, registry, datetime.now(UTC), force=force, platforms=list(senders))
         delivery = Delivery(storage, senders, pacers, clock=lambda: datetime.now(UTC))
         report = await delivery.deliver_pending()
