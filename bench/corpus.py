@@ -169,7 +169,13 @@ TOPICS: tuple[tuple[str, ...], ...] = (
     ("migration", "the border", "the asylum system", "the returns agreement", "the smuggling gangs"),
     ("the budget", "the debt brake", "public investment", "the pension reform", "the deficit"),
     ("grain exports", "the Black Sea corridor", "food security", "the harvest", "shipping lanes"),
-    ("the hostages", "humanitarian aid", "the crossing points", "the reconstruction", "the two-state solution"),
+    (
+        "the hostages",
+        "humanitarian aid",
+        "the crossing points",
+        "the reconstruction",
+        "the two-state solution",
+    ),
 )
 VERBS_ACT = (
     "defend",
@@ -512,7 +518,9 @@ class Writer:
         if kind == 3:
             return f"{self.country.removeprefix('the ').title()}'s foreign minister, {outsider}, told reporters that {self.reported(about)}."
         if kind == 4:
-            return f"Officials familiar with the talks, who asked not to be named, said {self.reported(about)}."
+            return (
+                f"Officials familiar with the talks, who asked not to be named, said {self.reported(about)}."
+            )
         return (
             f"{self.q(self.quote(about), ',')} {outsider}, {r.choice(ROLES)}, told {r.choice(OUTLETS)}. "
             f"{self.q(self.quote(about))}"
@@ -556,14 +564,18 @@ class Writer:
         )
 
 
-def article(rng: random.Random, registry: Registry, *, words: int = 1000, day: date | None = None) -> GeneratedArticle:
+def article(
+    rng: random.Random, registry: Registry, *, words: int = 1000, day: date | None = None
+) -> GeneratedArticle:
     """One wire-style article of about ``words`` words (±10 %), headline and boilerplate included."""
     if day is None:
         day = date(2023, 1, 1) + timedelta(days=rng.randrange(1000))
     everyone = people(registry, day)
     prominent = [p for p in everyone if p.key in PROMINENT]
     main = rng.choice(prominent or everyone)
-    others = rng.sample([p for p in everyone if p.key != main.key], k=min(len(everyone) - 1, rng.randint(1, 3)))
+    others = rng.sample(
+        [p for p in everyone if p.key != main.key], k=min(len(everyone) - 1, rng.randint(1, 3))
+    )
     cast = [main, *others]
     writer = Writer(rng, registry, day, cast)
     paragraphs: list[str] = [writer.headline(main)]
@@ -619,7 +631,9 @@ def page_html(item: GeneratedArticle, rng: random.Random, *, url: str) -> str:
     "read more"), related stories, a newsletter box and a long footer."""
     e = html.escape
     body = list(item.paragraphs[1:])
-    caption = body.pop(0) if body and ("Photo" in body[0] or "REUTERS/" in body[0] or "Getty" in body[0]) else ""
+    caption = (
+        body.pop(0) if body and ("Photo" in body[0] or "REUTERS/" in body[0] or "Getty" in body[0]) else ""
+    )
     nav = "".join(f'<li><a href="/{n.lower()}/">{n}</a></li>' for n in _NAV)
     related = "".join(
         f'<li><a href="/world/story-{rng.randrange(10**6)}/">{e(item.title[: 40 + rng.randrange(30)])} …</a></li>'
@@ -627,7 +641,16 @@ def page_html(item: GeneratedArticle, rng: random.Random, *, url: str) -> str:
     )
     footer = "".join(
         f'<a href="/info/{k}/">{k.replace("-", " ").title()}</a> '
-        for k in ("about-us", "careers", "advertise", "privacy", "cookies", "terms", "contact", "accessibility")
+        for k in (
+            "about-us",
+            "careers",
+            "advertise",
+            "privacy",
+            "cookies",
+            "terms",
+            "contact",
+            "accessibility",
+        )
     )
     paras: list[str] = []
     for i, text in enumerate(body):

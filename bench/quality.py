@@ -191,8 +191,11 @@ class Coref:
     """CoreNLP output: token character spans per sentence, and coreference chains of
     (sentence, start token, end token, head token), numbered from 1 as in the XML."""
 
-    tokens: list[list[tuple[int, int, str]]] = field(default_factory=list)  # (begin, end, NER)
+    tokens: list[list[tuple[int, int, str, str]]] = field(default_factory=list)  # begin, end, NER, word
     chains: list[list[tuple[int, int, int, int]]] = field(default_factory=list)
+
+    def text_of(self, sentence: int, token: int) -> str:
+        return self.tokens[sentence - 1][token - 1][3]
 
     def span(self, sentence: int, start: int, end: int) -> Span:
         toks = self.tokens[sentence - 1]
@@ -260,7 +263,8 @@ def load_coref(path: Path) -> Coref:
         if tag == "token" and depth == 0:
             begin = int(el.findtext("CharacterOffsetBegin") or 0)
             end = int(el.findtext("CharacterOffsetEnd") or 0)
-            coref.tokens[-1].append((begin, end, el.findtext("NER") or "O"))
+            word = (el.findtext("word") or "").lower()
+            coref.tokens[-1].append((begin, end, el.findtext("NER") or "O", word))
             el.clear()
         elif tag == "mention" and depth == 2:
             chain.append(
@@ -378,6 +382,7 @@ _PRONOUNS = {
     "you",
     "your",
 }
+_POSSESSIVES = {"his", "her", "its", "their", "my", "our", "your"}
 _MALE = {"he", "him", "his", "himself"}
 _FEMALE = {"she", "her", "hers", "herself"}
 
@@ -487,26 +492,34 @@ def resolve_speaker(
                 return found
         return None
     if coref is not None:
-        lo, hi = a.source[0][0], a.source[-1][1]
-        best: list[tuple[int, int, int, int]] | None = None
-        for chain in coref.chains:
-            for sentence, start, end, head in chain:
-                try:
-                    hb, he = coref.span(sentence, head, head + 1)
-                except IndexError:
-                    continue
-                if lo <= hb and he <= hi:
-                    best = chain
-                    break
-            if best is not None:
-                break
+        best = _source_chain(a, coref, len(words))
         if best is not None:
             found = _chain_speaker(best, coref, text, registry, day, pronoun)
             if found is not None:
                 return found
-    if _is_pronominal(phrase):
-        return None
+    if _is_pronominal(phrase) or all(w in SPEECH_WORDS for w in words):
+        return None  # a pronoun nobody resolved, or a cue marked as the source by mistake
     return OTHER
+
+
+def _source_chain(a: Attribution, coref: Coref, n_words: int) -> list[tuple[int, int, int, int]] | None:
+    """The coreference chain of the source phrase: the chain holding the longest mention inside
+    the source span (a possessive "his" inside "his advisers" is not the source)."""
+    lo, hi = a.source[0][0], a.source[-1][1]
+    best: list[tuple[int, int, int, int]] | None = None
+    best_len = 0
+    for chain in coref.chains:
+        for sentence, start, end, head in chain:
+            try:
+                ma, mb = coref.span(sentence, start, end)
+            except IndexError:
+                continue
+            if not (lo <= ma and mb <= hi) or mb - ma <= best_len:
+                continue
+            if n_words > 1 and end - start == 1 and coref.text_of(sentence, start) in _POSSESSIVES:
+                continue
+            best, best_len = chain, mb - ma
+    return best
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,12 +536,9 @@ class PolnearArticle:
     words: int
 
 
-def _title_end(text: str, title: str | None) -> int:
-    """End of the headline line when the text opens with it (PolNeAR texts do)."""
-    first = text.split("\n", 1)[0]
-    if title is None or " ".join(first.split()).strip(" .") == " ".join(title.split()).strip(" ."):
-        return len(first)
-    return 0
+def _title_end(text: str) -> int:
+    """End of the headline: every PolNeAR text opens with it on a line of its own."""
+    return len(text.split("\n", 1)[0])
 
 
 def load_polnear(folder: Path, split: str, registry: Registry) -> list[PolnearArticle]:
@@ -560,7 +570,7 @@ def load_polnear(folder: Path, split: str, registry: Registry) -> list[PolnearAr
         xml = base / "corenlp" / f"{name}.txt.xml"
         coref = load_coref(xml) if xml.exists() else None
         title = titles.get(name)
-        headline_end = _title_end(text, title)
+        headline_end = _title_end(text)
         gold: list[Gold] = []
         for a in parse_ann(ann.read_text("utf-8"), text):
             speaker = resolve_speaker(a, text, coref, registry, published)

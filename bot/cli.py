@@ -396,6 +396,25 @@ def cmd_run(parts: Parts, args: argparse.Namespace) -> int:
     return run(parts.settings)
 
 
+def cmd_bench(parts: Parts, args: argparse.Namespace) -> int:
+    """The performance benchmark (``bench/perf.py``): developer tooling that lives in the source
+    checkout beside ``bot/`` (it uses the test fakes), so it is imported from there."""
+    try:
+        from bench import perf
+    except ModuleNotFoundError as exc:
+        root = Path(__file__).resolve().parent.parent
+        if exc.name not in ("bench", "bench.perf") or not (root / "bench" / "perf.py").is_file():
+            raise UsageError("`digestbot bench` needs a source checkout (bench/ is not installed)") from None
+        sys.path.insert(0, str(root))
+        from bench import perf
+    unknown = sorted(set(args.only or ()) - set(perf.BENCHMARKS))
+    if unknown:
+        raise UsageError(
+            f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(perf.BENCHMARKS)}"
+        )
+    return perf.main_with_args(args)
+
+
 # ------------------------------------------------------------------------------------------------
 # Entry point
 
@@ -439,6 +458,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("leaders", help="each leader: key, name, aliases")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bench", help="run the performance benchmark and print one table (from a checkout)")
+    p.add_argument("--quick", action="store_true", help="small sizes, under two minutes (for CI)")
+    p.add_argument(
+        "--only", nargs="+", metavar="NAME", help="only these: extract, pages, poll, fanout, latest, memory"
+    )
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
+    p.add_argument("--cache-dir", metavar="DIR", help="where the statements database is cached")
+    p.add_argument("--config-dir", metavar="DIR", help="folder with leaders.toml (default: the checkout's)")
+    p.add_argument("--seed", type=int, default=20251124, help="seed of the generated data")
     return parser
 
 
@@ -452,6 +482,7 @@ COMMANDS = {
     "digest": cmd_digest,
     "send-due": cmd_send_due,
     "run": cmd_run,
+    "bench": cmd_bench,
 }
 
 

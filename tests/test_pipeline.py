@@ -340,6 +340,13 @@ url = "{broken}"
         assert states["wire"]["status"] == "ok"
         code, _, err = await _cli(env, "latest", "puttin")
         assert code == 2 and "Did you mean putin?" in err
+        code, out, _ = await _cli(env, "digest", "putin")
+        assert code == 0 and "Vladimir Putin" in out and "Example Wire" in out and page_url in out
+        code, out, _ = await _cli(env, "digest", "putin", "--json")
+        digest = json.loads(out)
+        [section] = digest["leaders"]
+        assert section["leader"] == "putin" and "NATO" in section["summary"]
+        assert section["statements"] and section["statements"][0]["sources"][0]["outlet"] == "Example Wire"
 
 
 async def test_cli_extract_seed_json() -> None:
