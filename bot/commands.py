@@ -175,12 +175,9 @@ class Commands:
         current = self.storage.subscription(ctx.platform, ctx.chat_id)
         if current is None:
             return _hint("This chat has no subscription. Start one with /subscribe.")
-        keys: list[str] = []
-        if args:
-            resolved = self._resolve_leaders(self._split(args))
-            if isinstance(resolved, Reply):
-                return resolved
-            keys = resolved
+        keys = self._resolve_leaders(self._split(args))
+        if isinstance(keys, Reply):
+            return keys
         if not await self._may_change(ctx):
             return _hint("Only chat admins can change this chat's subscription.")
         if not keys:
@@ -242,12 +239,9 @@ class Commands:
         return Reply("\n".join(lines))
 
     async def digest(self, ctx: ChatContext, args: str) -> Reply:
-        keys: list[str] = []
-        if args:
-            resolved = self._resolve_leaders(self._split(args))
-            if isinstance(resolved, Reply):
-                return resolved
-            keys = resolved
+        keys = self._resolve_leaders(self._split(args))
+        if isinstance(keys, Reply):
+            return keys
         now = self.clock()
         sub = self.storage.subscription(ctx.platform, ctx.chat_id)
         since = window_start(sub, now) if sub is not None else now - timedelta(hours=24)
