@@ -130,36 +130,39 @@ def _shorten(text: str, limit: int = MAX_ITEM_CHARS) -> str:
     return cut + "…"
 
 
-def _phrase(s: Statement) -> str:
+# Reported content that starts with its own verb ("accused the West of …", "urged allies to …")
+# reads as a clause of its own; anything else is introduced by "said".
+OWN_VERB_RE = re.compile(
+    r"^(?:accused|urged|called|criticised|criticized|praised|welcomed|rejected|dismissed|blamed|hailed|"
+    r"condemned|demanded|proposed|questioned|defended|warned|announced|denied|pledged|vowed|promised|"
+    r"threatened|insisted|argued|claimed|stressed|noted|added|told|ruled)\b"
+)
+
+
+def _clause(s: Statement) -> str:
+    """One statement as what follows the speaker: "said …", "accused …", "said: “…”"."""
     text = _shorten(s.text)
     if s.kind == "direct":
-        return f"“{text}”"
-    return text
+        return f"said: “{text}”"
+    if OWN_VERB_RE.match(text):
+        return text
+    return f"said {text}"
 
 
 def extractive_summary(leader: Leader, statements: Sequence[Statement], max_sentences: int = 3) -> str:
-    """1–3 sentences naming the leader's main subjects, built only from the statements."""
+    """1–3 sentences on the leader's main subjects, built only from the statements:
+    "Putin said …. He also said … and warned …. He said: “…”"."""
     topics = group_by_subject(statements)
     if not topics:
         return ""
-    reps = [t.best for t in topics[:5]]
-    name = leader.name
-    pronoun = {"he": "He", "she": "She"}.get(leader.pronoun, name.split()[-1])
-    sentences: list[str] = []
-    first = reps[0]
-    sentences.append(
-        f"{name} said {_phrase(first)}." if first.kind == "indirect" else f"{name} said: {_phrase(first)}."
-    )
-    rest = reps[1:]
-    if rest and max_sentences >= 2:
-        pair = rest[:2]
-        joined = " and that ".join(_phrase(s) for s in pair)
-        sentences.append(f"{pronoun} also said {joined}.")
-    if len(rest) > 2 and max_sentences >= 3:
-        pair = rest[2:4]
-        joined = " and that ".join(_phrase(s) for s in pair)
-        sentences.append(f"{pronoun} added {joined}.")
-    return " ".join(sentences)
+    clauses = [_clause(t.best) for t in topics[:5]]
+    pronoun = {"he": "He", "she": "She"}.get(leader.pronoun, leader.name.split()[-1])
+    sentences = [f"{leader.name} {clauses[0]}"]
+    if len(clauses) > 1 and max_sentences >= 2:
+        sentences.append(f"{pronoun} also {' and '.join(clauses[1:3])}")
+    if len(clauses) > 3 and max_sentences >= 3:
+        sentences.append(f"{pronoun} {' and '.join(clauses[3:5])}")
+    return " ".join(sentence.rstrip(".") + "." for sentence in sentences)
 
 
 # ------------------------------------------------------------------------------------------------
