@@ -24,6 +24,19 @@ from digests.storage import Storage
 Platform = Literal["telegram", "slack", "terminal"]
 ChatType = Literal["private", "group", "supergroup", "channel", "im", "slack_channel"]
 TIME_RE = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+AMPM_RE = re.compile(r"^(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?\s*([ap])\.?m\.?$", re.I)
+
+
+def parse_time(word: str) -> str | None:
+    """"07:30", "7:30", "19.05", "7pm", "7:30am" → "HH:MM"; None if it is not a time of day."""
+    m = TIME_RE.match(word)
+    if m:
+        return f"{int(m.group(1)):02d}:{m.group(2)}"
+    m = AMPM_RE.match(word)
+    if m:
+        hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
+        return f"{hour:02d}:{m.group(2) or '00'}"
+    return None
 MAX_LATEST = 20
 DEFAULT_LATEST = 5
 
@@ -318,14 +331,14 @@ class Commands:
             elif word.lower() == "at" and i + 1 < len(words):
                 i += 1
                 word = words[i]
-                m = TIME_RE.match(word)
-                if not m:
+                if i + 1 < len(words) and words[i + 1].lower() in ("am", "pm"):
+                    i += 1
+                    word += words[i]
+                time = parse_time(word)
+                if time is None:
                     return _hint(f"Bad time {word!r}: use HH:MM, e.g. /subscribe at 07:30 Europe/Kyiv")
-                time = f"{int(m.group(1)):02d}:{m.group(2)}"
-            elif TIME_RE.match(word):
-                m = TIME_RE.match(word)
-                assert m
-                time = f"{int(m.group(1)):02d}:{m.group(2)}"
+            elif parse_time(word) is not None:
+                time = parse_time(word)
             elif re.fullmatch(r"\d{1,2}:\d{2}", word) or re.fullmatch(r"\d{3,}", word):
                 return _hint(f"Bad time {word!r}: use HH:MM between 00:00 and 23:59, e.g. at 07:30")
             elif "/" in word or word.upper() in ("UTC", "GMT"):
