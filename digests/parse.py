@@ -111,6 +111,20 @@ def parse_feed(
 
 
 def _feedparser(body: bytes, url: str, charset: str | None) -> Any:
+    try:
+        return _feedparser_once(body, url, charset)
+    except Exception as exc:  # feedparser itself, on hostile bytes
+        # An XML declaration naming its encoding in bytes that are not UTF-8 makes feedparser
+        # raise UnicodeDecodeError: decode the body here and read it once more without it.
+        logger.debug("feedparser failed (%s); retrying without the XML declaration", type(exc).__name__)
+        text = _XML_DECLARATION_TEXT.sub("", decode_bytes(body, charset), count=1)
+        try:
+            return _feedparser_once(text.encode("utf-8"), url, "utf-8")
+        except Exception:
+            raise FeedError(f"not a feed: unreadable XML ({type(exc).__name__})") from None
+
+
+def _feedparser_once(body: bytes, url: str, charset: str | None) -> Any:
     # Always a stream: given bytes, feedparser first tries to open them as a file name.
     # Always an XML content type: with "text/xml" and no charset feedparser assumes us-ascii,
     # and with no Content-Type at all it assumes iso-8859-1.
@@ -160,7 +174,9 @@ def _entries(result: Any, max_entries: int) -> list[FeedEntry]:
     ]
 
 
-def _text_of(value: str, detail: Any) -> str:
+def _text_of(value: str | None, detail: Any) -> str:
+    if not isinstance(value, str):
+        return ""  # feedparser leaves None behind for some elements cut short in broken XML
     kind = (detail or {}).get("type", "") if isinstance(detail, dict) else ""
     if "html" in kind:
         return _tidy(_strip_html(value))
@@ -251,6 +267,7 @@ _BOMS = (
 )
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:\-]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?<\?xml[\s?]")
+_XML_DECLARATION_TEXT = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:\-]+)["']""")
 
 

@@ -53,7 +53,7 @@ from digests.leaders import Registry
 from digests.outbox import slack_plain
 from digests.pipeline import article_from_document, ingest_article
 from digests.storage import Storage
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, FaultKind
 from tests.fakes.telegram import FakeTelegram, RateLimits
 
 # PTB reads the deprecated int form of RetryAfter.retry_after itself when it builds the exception.
@@ -70,7 +70,7 @@ GROUPS = 100
 SLACK_CHANNELS = 1_000
 FAULT_RATE = 0.10
 TELEGRAM_FAULTS = ("429", "500", "502", "reset", "reset_after", "slow")
-SLACK_FAULTS = ("429", "500", "503", "reset", "reset_after", "slow")
+SLACK_FAULTS: tuple[FaultKind, ...] = ("429", "500", "503", "reset", "reset_after", "slow")
 AMBIGUOUS = frozenset({"slow", "reset_after"})
 TELEGRAM_FAKE_RATE = 240  # messages a second in all (Telegram: 30)
 TELEGRAM_PACER_RATE = 200  # what the bot allows itself (Telegram: 25)
@@ -234,10 +234,10 @@ async def test_fan_out_under_faults_delivers_every_digest_once_outside_the_ambig
     for chat in tg_chats:
         messages = telegram.messages_to(chat)
         confirmed = Counter(m.raw_text for m in messages if m.fault is None)
-        extra = [m for m in messages if m.fault is not None]
+        copies = [m for m in messages if m.fault is not None]
         assert confirmed == parts, f"chat {chat}: {len(messages)} messages, {confirmed.total()} confirmed"
-        assert all(m.fault in AMBIGUOUS and m.raw_text in parts for m in extra), chat
-        duplicates += len(extra)
+        assert all(m.fault in AMBIGUOUS and m.raw_text in parts for m in copies), chat
+        duplicates += len(copies)
     assert duplicates == sum(1 for m in telegram.sent if m.fault in AMBIGUOUS)
     assert duplicates > 0  # the ambiguous case did happen, and was retried
 

@@ -567,7 +567,7 @@ def _chat_member(user: JsonDict, status: str) -> JsonDict:
     elif status == "restricted":
         rights = "change_info invite_users pin_messages send_messages send_polls send_other_messages"
         rights += " add_web_page_previews manage_topics send_audios send_documents send_photos"
-        rights += " send_videos send_video_notes send_voice_notes edit_tag"
+        rights += " send_videos send_video_notes send_voice_notes edit_tag react_to_messages"
         member.update({f"can_{right}": False for right in rights.split()})
         member.update(is_member=True, until_date=0)
     elif status == "kicked":
