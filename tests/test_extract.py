@@ -213,3 +213,143 @@ def test_any_text_never_raises(extractor: Extractor) -> None:
         "x" * 5000,
     ]:
         extractor.extract(text, None)
+
+
+# Forms found while measuring on real 2016 election coverage (PolNeAR, see docs/quality.md).
+
+
+@pytest.mark.parametrize(
+    ("text", "leader", "kind", "words"),
+    [
+        (
+            "Shifting monsoon patterns could affect a billion people, Mr. Obama said in his interview.",
+            "obama",
+            "indirect",
+            "Shifting monsoon patterns could affect a billion people",
+        ),
+        (
+            "Donald Trump is warning voters that a Clinton victory would bring back old scandals.",
+            "trump",
+            "indirect",
+            "a Clinton victory would bring back old scandals",
+        ),
+        (
+            "Trump has called climate change a hoax perpetrated by China to hurt manufacturing.",
+            "trump",
+            "indirect",
+            "climate change a hoax perpetrated by China",
+        ),
+        (
+            "“How do you control these big banks, when you owe them money?” Trump asked a crowd of 500.",
+            "trump",
+            "direct",
+            "How do you control these big banks",
+        ),
+        (
+            "The museum, Mr. Obama said, would make visitors face uncomfortable truths.",
+            "obama",
+            "indirect",
+            "The museum would make visitors face uncomfortable truths",
+        ),
+        (
+            "Politifact checked Trump’s claim that there have been thousands of shootings in Chicago.",
+            "trump",
+            "indirect",
+            "there have been thousands of shootings in Chicago",
+        ),
+        (
+            "Gov. Mike Pence (R-Ind.) said the tweet was only meant to mock Hillary Clinton.",
+            "pence",
+            "indirect",
+            "the tweet was only meant to mock Hillary Clinton",
+        ),
+        (
+            "Clinton, during a town hall meeting in Columbus, Ohio, said she would put coal companies out of business.",
+            "clinton",
+            "indirect",
+            "she would put coal companies out of business",
+        ),
+        (
+            "Footage shows Hillary Clinton asking, “Why aren’t I 50 points ahead, you might ask?”",
+            "clinton",
+            "direct",
+            "Why aren’t I 50 points ahead",
+        ),
+        (
+            "“There’s great danger here,” Democratic candidate Hillary Clinton said in a statement.",
+            "clinton",
+            "direct",
+            "There’s great danger here",
+        ),
+    ],
+)
+def test_attribution_forms_of_election_coverage(
+    extractor: Extractor, text: str, leader: str, kind: str, words: str
+) -> None:
+    hits = found(extractor, text, date(2016, 9, 1))
+    assert any(who == leader and k == kind and words in t for who, k, t in hits), hits
+
+
+def test_a_participle_after_the_quote_is_a_second_statement(extractor: Extractor) -> None:
+    text = (
+        "“I have a judge who is a hater of Donald Trump,” Trump said at a rally in San Diego, adding that "
+        "he believed the judge was biased against him."
+    )
+    hits = found(extractor, text, date(2016, 6, 1))
+    assert ("trump", "direct", "I have a judge who is a hater of Donald Trump") in hits
+    assert any(who == "trump" and "the judge was biased against him" in t for who, _, t in hits), hits
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Former President Bill Clinton said the health law was a crazy system for working families.",
+        "Eric Trump said that his foundation had received large donations from his father.",
+        "Mr. Clinton said the gathering in New York would be the foundation's last one.",
+        "Donald Trump Jr. told reporters that the campaign would win Pennsylvania easily.",
+        "A spokeswoman for Hillary Clinton says neither the nominee nor her campaign helped the model.",
+        "Ed Rendell, a Clinton supporter, praised Sanders for what he has accomplished in the race.",
+        "Several candidates, including Trump, said the country should refuse to take more refugees.",
+        "“He can assert it, but it seems unlikely” that Sanders can catch Clinton, said Steve Elmendorf, a strategist.",
+        "Everything Trump says is a lie unless proven otherwise, the senator wrote.",
+        "It mentions policies she supported that Trump argues allowed the group's reach to spread.",
+        "Clinton had told police officials that she did not want the escort at all, the source added.",
+        "According to the Trump campaign, the speech will be delivered at the institute on Monday.",
+        "Sanders’ campaign launched an ad buy and announced it would seek a recanvass in Kentucky.",
+        "Amy Pope, a deputy homeland security adviser, said the current efforts had been insufficient.",
+        "A web video references four cases in which Kaine defended people accused of rape or murder.",
+        "Sanders had also claimed a victory in the New Hampshire primary but trails in the delegate chase.",
+    ],
+)
+def test_somebody_else_or_no_words_is_not_a_leader_statement(extractor: Extractor, text: str) -> None:
+    assert found(extractor, text, date(2016, 6, 1)) == []
+
+
+def test_pronoun_after_a_possessive_subject_is_the_possessor(extractor: Extractor) -> None:
+    text = (
+        "Trump’s inexperience has shown in many ways over the past months.\n\n"
+        "He has suggested that the United States could simply default on its debt obligations."
+    )
+    hits = found(extractor, text, date(2016, 6, 1))
+    assert any(who == "trump" and "could simply default" in t for who, _, t in hits), hits
+
+
+def test_pronoun_after_a_named_person_who_is_not_a_leader_is_not_the_leader(extractor: Extractor) -> None:
+    text = (
+        "Trump said the party must unite behind him before the convention.\n\n"
+        "“It's crazy that nobody else is trying to win,” said Mr. Stevens, a strategist who worked for Romney.\n\n"
+        "“Rubio is not going after the person who is winning,” he said."
+    )
+    hits = found(extractor, text, date(2016, 2, 22))
+    assert all("Rubio is not going after" not in t for _, _, t in hits), hits
+
+
+def test_a_clause_about_somebody_unnamed_never_raises(extractor: Extractor) -> None:
+    assert found(extractor, "An official met the delegation and said the talks had failed completely.") == []
+
+
+def test_according_to_in_mid_sentence_leaves_the_words_around_it(extractor: Extractor) -> None:
+    hits = found(
+        extractor, "The war, according to Putin, will end soon enough for everyone.", date(2023, 6, 1)
+    )
+    assert hits == [("putin", "indirect", "The war will end soon enough for everyone")]

