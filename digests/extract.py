@@ -1718,7 +1718,7 @@ class Extractor:
             content, content_masked = content[: brk.start()], content_masked[: brk.start()]
             stop = len(masked) - len(rest_masked) + (m_that.end() if m_that else 0) + brk.start()
         content = _strip_trailing_attribution(content, content_masked)
-        content = _clean(content)
+        content = raw_content = _clean(content)
         if word in ("called", "calls"):
             content = FOR_ON_START_RE.sub("", content)
         min_words = 5 if word in OBJECT_VERBS and word not in ("called", "calls") else 3
@@ -1741,6 +1741,9 @@ class Extractor:
         if not m_that and word in ("added", "adds") and TO_DETERMINER_NEXT_RE.match(content_masked):
             return None  # "added to her delegate lead"
         if _words(content) >= min_words:
+            if word in OBJECT_VERBS and not m_that and pos == verb.end:
+                # "accused the West of …", "urged allies to …": the verb is part of what was said.
+                content = f"{text[verb.start : verb.end]} {raw_content}"
             return Said(_kind(content, s), content, stop)
         return self._fronted(s, subj_start, verb, inverted_end)
 
