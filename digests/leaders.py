@@ -16,11 +16,11 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from digests.models import Leader
+from digests.models import Leader, Title
 
 # An honorific or office right before a name belongs to the mention ("Mr. Trump", "Sen. Sanders");
 # a gendered one that does not fit the leader means somebody else ("Mr. Clinton" is not Hillary).
@@ -134,6 +134,14 @@ class Registry:
     """All configured leaders, with compiled matchers for names and titles."""
 
     def __init__(self, leaders: Sequence[Leader]) -> None:
+        # Organisations configured to speak for a leader ("Kremlin" for Putin; off by default)
+        # are matched like titles that never expire.
+        leaders = [
+            replace(leader, titles=leader.titles + tuple(Title(org) for org in leader.organisations))
+            if leader.organisations
+            else leader
+            for leader in leaders
+        ]
         self.leaders: dict[str, Leader] = {leader.key: leader for leader in leaders}
         self._by_alias: dict[str, str] = {}
         self._by_name: dict[str, str] = {}
@@ -314,7 +322,8 @@ class Registry:
                 title_matches = list(self._title_re.finditer(text))
             for m in title_matches:
                 if " " not in m.group(0) and re.search(
-                    r"[A-Z][\w'’-]*\s+$", text[max(0, m.start() - 30) : m.start()]
+                    r"(?<![\w'’-])(?!(?:The|A|An|This|That)\s)[A-Z][\w'’-]*\s+$",
+                    text[max(0, m.start() - 30) : m.start()],
                 ):
                     continue  # "Amy Pope": a one-word title after a given name is a surname
                 if _FORMER.search(text, max(0, m.start() - 20), m.start()):

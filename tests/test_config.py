@@ -147,3 +147,20 @@ def test_mentions_by_name_and_time_bound_title(registry: Registry) -> None:
     ]
     assert registry.mentions("the U.S. President", date(2019, 1, 1))[0].leader == "trump"
     assert registry.mentions("the former US president", date(2023, 1, 1)) == []
+
+
+def test_organisations_speak_for_a_leader_only_when_configured(tmp_path: Path) -> None:
+    from datetime import date as day
+
+    from digests.extract import Extractor
+
+    text = "The Kremlin said that the talks with Washington had been useful and constructive."
+    default = Registry(load_config(ROOT / "config").leaders)
+    assert Extractor(default).extract(text, day(2024, 1, 10)) == []
+    path = tmp_path / "leaders.toml"
+    path.write_text(
+        '[[leader]]\nkey = "putin"\nname = "Vladimir Putin"\naliases = ["Putin"]\npronoun = "he"\n'
+        'organisations = ["Kremlin"]\n'
+    )
+    [found] = Extractor(Registry(load_leaders(path))).extract(text, day(2024, 1, 10))
+    assert found.leader == "putin" and "useful and constructive" in found.text
