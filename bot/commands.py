@@ -28,7 +28,7 @@ AMPM_RE = re.compile(r"^(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?\s*([ap])\.?m\.?$", re
 
 
 def parse_time(word: str) -> str | None:
-    """"07:30", "7:30", "19.05", "7pm", "7:30am" → "HH:MM"; None if it is not a time of day."""
+    """ "07:30", "7:30", "19.05", "7pm", "7:30am" → "HH:MM"; None if it is not a time of day."""
     m = TIME_RE.match(word)
     if m:
         return f"{int(m.group(1)):02d}:{m.group(2)}"
@@ -37,6 +37,8 @@ def parse_time(word: str) -> str | None:
         hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
         return f"{hour:02d}:{m.group(2) or '00'}"
     return None
+
+
 MAX_LATEST = 20
 DEFAULT_LATEST = 5
 

@@ -50,7 +50,10 @@ def render_parts(platform: str, digest: Digest, *, tz: str, title: str | None = 
             for chunk in render.telegram_html(digest, title=title, tz=tz)
         ]
     if platform == "slack":
-        return [{**message, "plain": slack_plain(message)} for message in render.slack_messages(digest, title=title, tz=tz)]
+        return [
+            {**message, "plain": slack_plain(message)}
+            for message in render.slack_messages(digest, title=title, tz=tz)
+        ]
     return [{"text": render.plain_text(digest, title=title, tz=tz)}]
 
 

@@ -100,8 +100,17 @@ async def test_mentions_and_dms_take_free_text(commands: Commands) -> None:
     assert reply.statements is not None and len(reply.statements[1]) == 2
 
 
-@pytest.mark.parametrize(("text", "hhmm"), [("07:30", "07:30"), ("7:05", "07:05"), ("7pm", "19:00"),
-                                             ("12am", "00:00"), ("11:45 pm", "23:45"), ("19.30", "19:30")])
+@pytest.mark.parametrize(
+    ("text", "hhmm"),
+    [
+        ("07:30", "07:30"),
+        ("7:05", "07:05"),
+        ("7pm", "19:00"),
+        ("12am", "00:00"),
+        ("11:45 pm", "23:45"),
+        ("19.30", "19:30"),
+    ],
+)
 async def test_times_people_type(commands: Commands, text: str, hhmm: str) -> None:
     reply = await commands.handle(PRIVATE, "subscribe", f"putin at {text} UTC")
     assert not reply.error and f"{hhmm} UTC" in reply.text
