@@ -34,6 +34,7 @@ import contextlib
 import gc
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -166,8 +167,10 @@ class Row:
         value = self.measured
         if self.better == "zero" or value == int(value) and abs(value) >= 100:
             text = f"{int(value):,}"
-        elif abs(value) >= 100:
+        elif abs(value) >= 1000:
             text = f"{value:,.0f}"
+        elif abs(value) >= 100:
+            text = f"{value:.1f}"
         elif abs(value) >= 10:
             text = f"{value:.1f}"
         elif abs(value) >= 1:
@@ -180,7 +183,8 @@ class Row:
         ratio = self.ratio
         if ratio is None:
             return "—"
-        return "inf" if ratio == float("inf") else f"{ratio:.2f}"
+        # Rounded down, so that a ratio shown as 1.00 is a target met.
+        return "inf" if ratio == float("inf") else f"{math.floor(ratio * 100) / 100:.2f}"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
