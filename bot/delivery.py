@@ -103,11 +103,12 @@ class _Window:
     stamps: deque[float] = field(default_factory=deque)
 
     def wait_time(self, now: float) -> float:
-        while self.stamps and now - self.stamps[0] >= self.period:
-            self.stamps.popleft()
+        # Stamps move forward when a send is settled, so they need not be in order.
+        if any(now - stamp >= self.period for stamp in self.stamps):
+            self.stamps = deque(stamp for stamp in self.stamps if now - stamp < self.period)
         if len(self.stamps) < self.limit:
             return 0.0
-        return self.period - (now - self.stamps[0])
+        return self.period - (now - min(self.stamps))
 
 
 class Pacer:
@@ -147,7 +148,8 @@ class Pacer:
             windows.append(self._global)
         return windows
 
-    async def acquire(self, chat: str, *, group: bool = False) -> None:
+    async def acquire(self, chat: str, *, group: bool = False) -> float:
+        """Wait for room in every window, book the send; returns the booking's time stamp."""
         while True:
             async with self._lock:
                 now = self.clock()
@@ -156,10 +158,10 @@ class Pacer:
                 if wait <= 0:
                     for w in windows:
                         w.stamps.append(now)
-                    return
+                    return now
             await asyncio.sleep(wait)
 
-    def settle(self, chat: str, *, group: bool = False) -> None:
+    def settle(self, chat: str, *, group: bool = False, booked: float | None = None) -> None:
         """The send last booked for ``chat`` is over (answered, failed or timed out): count it
         from now.
 
@@ -175,6 +177,14 @@ class Pacer:
             window = table.get(chat)
             if window is not None and window.stamps and window.stamps[-1] < now:
                 window.stamps[-1] = now
+        # The global window too: a burst that arrives late must not share a second with the
+        # sends booked after it (the platform counts arrivals, not bookings).
+        if booked is not None and self._global is not None:
+            try:
+                index = self._global.stamps.index(booked)
+            except ValueError:
+                return
+            self._global.stamps[index] = max(booked, now)
 
     def forget_idle(self) -> None:
         """Drop windows of chats not written to recently (keeps memory flat over months)."""
@@ -371,8 +381,8 @@ class Delivery:
 async def _paced_send(sender: Sender, pacer: Pacer, chat_id: str, part: dict[str, Any]) -> str:
     """One send within the chat's limits, its window counted from when the outcome is known."""
     group = sender.is_group(chat_id)
-    await pacer.acquire(chat_id, group=group)
+    booked = await pacer.acquire(chat_id, group=group)
     try:
         return await sender.send(chat_id, part)
     finally:
-        pacer.settle(chat_id, group=group)
+        pacer.settle(chat_id, group=group, booked=booked)
