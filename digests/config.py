@@ -103,11 +103,16 @@ def _date(value: object, where: str, field: str) -> date | None:
     raise ConfigError(f"{where}: title '{field}' must be a date like 2012-05-07, got {value!r}")
 
 
-def parse_leader(entry: Mapping[str, Any], where: str) -> Leader:
+def _key(entry: Mapping[str, Any], where: str) -> str:
     key = _string(entry, "key", where)
     assert key is not None
     if not KEY_RE.match(key):
         raise ConfigError(f"{where}: key {key!r} must be lower-case letters, digits, '-' or '_'")
+    return key
+
+
+def parse_leader(entry: Mapping[str, Any], where: str) -> Leader:
+    key = _key(entry, where)
     name = _string(entry, "name", where)
     assert name is not None
     aliases_raw = entry.get("aliases", [])
@@ -146,10 +151,7 @@ def parse_leader(entry: Mapping[str, Any], where: str) -> Leader:
 
 
 def parse_source(entry: Mapping[str, Any], where: str, base: Path) -> Source:
-    key = _string(entry, "key", where)
-    assert key is not None
-    if not KEY_RE.match(key):
-        raise ConfigError(f"{where}: key {key!r} must be lower-case letters, digits, '-' or '_'")
+    key = _key(entry, where)
     url = _string(entry, "url", where)
     assert url is not None
     if not url.startswith(URL_SCHEMES):
