@@ -331,6 +331,7 @@ class Storage:
         # the write lock, so nothing else can change them): the articles of one poll compare
         # against the same recent statements without shingling them again.
         self._shingle_cache: dict[str, dict[int, frozenset[dedup.Shingle]]] = {}
+        self._shingle_version: object = None
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not memory:
@@ -389,10 +390,11 @@ class Storage:
             except BaseException:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
+                # The dedup cache may hold statements that were just rolled back.
+                self._shingle_cache.clear()
                 raise
             finally:
                 self._depth = 0
-                self._shingle_cache.clear()
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -411,6 +413,11 @@ class Storage:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.db.query(sql, params))
+
+    def _column(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The first column of every row, without building a dict per row (hot paths)."""
+        with self._lock:
+            return [row[0] for row in self.db.execute(sql, params).fetchall()]
 
     def _row(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
@@ -1203,15 +1210,21 @@ class _Merger:
             return index
         storage = self.storage
         ids = [
-            int(row["id"])
-            for row in storage._rows(
+            int(statement_id)
+            for statement_id in storage._column(
                 """SELECT id FROM statements WHERE leader = ? AND sort_time >= ? AND sort_time <= ?
                    ORDER BY sort_time DESC, id DESC LIMIT ?""",
                 (leader, _iso(self.time - DEDUP_WINDOW), _iso(self.time + DEDUP_WINDOW), DEDUP_CANDIDATES),
             )
         ]
-        if sum(len(cached) for cached in storage._shingle_cache.values()) > DEDUP_CACHE_LIMIT:
+        # The cache outlives transactions (a poll saves source after source); it is dropped when
+        # another connection has written (PRAGMA data_version moves) or when it grows too big.
+        version = storage._column("PRAGMA data_version")[0]
+        if version != storage._shingle_version or (
+            sum(len(cached) for cached in storage._shingle_cache.values()) > DEDUP_CACHE_LIMIT
+        ):
             storage._shingle_cache.clear()
+            storage._shingle_version = version
         cache = storage._shingle_cache.setdefault(leader, {})
         missing = [statement_id for statement_id in ids if statement_id not in cache]
         for chunk in _chunks(missing):

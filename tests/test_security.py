@@ -416,7 +416,9 @@ async def test_markup_and_mentions_in_an_article_reach_nobody_as_markup(
 # ------------------------------------------------------------------------------------------------
 # SQL only with parameters
 
-SQL_CALLS = frozenset({"execute", "executemany", "executescript", "_execute", "_rows", "_row", "query"})
+SQL_CALLS = frozenset(
+    {"execute", "executemany", "executescript", "_execute", "_rows", "_row", "_column", "query"}
+)
 # What may appear inside {…} of an SQL f-string: nothing from outside the code itself.
 SAFE_SQL_PIECES = {
     "_placeholders(len(chunk))": "a run of ?, one per value of an IN list",
