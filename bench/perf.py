@@ -47,7 +47,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,7 +60,7 @@ from digests import parse  # noqa: E402
 from digests.config import load_leaders  # noqa: E402
 from digests.extract import Extractor  # noqa: E402
 from digests.leaders import Registry  # noqa: E402
-from digests.models import Extracted, Source  # noqa: E402
+from digests.models import Source  # noqa: E402
 
 log = logging.getLogger("bench.perf")
 
@@ -248,33 +248,6 @@ def quiet_logs(level: int = logging.WARNING) -> Iterator[None]:
         root.setLevel(before)
 
 
-class CountingExtractor(Extractor):
-    """An Extractor that counts its calls (to show a 304 extracts nothing)."""
-
-    calls = 0
-
-    def extract(self, text: str, published: date | None = None, title: str | None = None) -> list[Extracted]:
-        self.calls += 1
-        return super().extract(text, published, title)
-
-
-@contextlib.contextmanager
-def counting_parses() -> Iterator[list[int]]:
-    """Count ``digests.parse.parse_feed`` calls made through the module (as the pipeline does)."""
-    original = parse.parse_feed
-    counter = [0]
-
-    def counted(*args: Any, **kwargs: Any) -> parse.ParsedFeed:
-        counter[0] += 1
-        return original(*args, **kwargs)
-
-    parse.parse_feed = counted
-    try:
-        yield counter
-    finally:
-        parse.parse_feed = original
-
-
 # ------------------------------------------------------------------------------------------------
 # Context shared by the benchmarks
 
@@ -400,66 +373,79 @@ async def _bench_poll(b: Bench) -> list[Row]:
     from digests.fetch import Fetcher
     from digests.pipeline import Pipeline
     from digests.storage import Storage
+    from digests.workers import CpuWork, default_workers
     from tests.feedserver import FeedServer
 
     s = b.sizes
     size = f"{s.feeds:,} feeds × {s.entries} entries"
-    first_times: list[float] = []
-    second_times: list[float] = []
-    parses_second: list[int] = []
-    extracts_second: list[int] = []
-    not_modified: list[int] = []
-    new_statements: list[int] = []
-    failures: list[str] = []
-    kb = 0.0
-    now = datetime.now(UTC).replace(microsecond=0)
-    async with FeedServer(latency=POLL_LATENCY) as server:
-        feeds = build_feeds(
-            b, feeds=s.feeds, entries=s.entries, base_url=server.base_url, now=now, seed=b.seed + 3
-        )
-        stamp = "Mon, 24 Nov 2025 00:00:00 GMT"
-        for path, body, _ in feeds:
-            server.add(path, body, etag=f'"{path}-v1"', last_modified=stamp)
-        kb = statistics.mean(len(body) for _, body, _ in feeds) / 1024
-        sources = [
-            Source(
-                key=f"wire-{i:04d}", name=f"Wire {i}", url=server.url(path), interval=timedelta(minutes=15)
+    # As `digestbot run` has it: parsing and extraction in worker processes, started beforehand.
+    work = CpuWork(Extractor(b.registry), workers=default_workers())
+    with contextlib.closing(work):
+        await work.start()
+        first_times: list[float] = []
+        second_times: list[float] = []
+        parses_second: list[int] = []
+        extracts_second: list[int] = []
+        not_modified: list[int] = []
+        new_statements: list[int] = []
+        failures: list[str] = []
+        kb = 0.0
+        now = datetime.now(UTC).replace(microsecond=0)
+        async with FeedServer(latency=POLL_LATENCY) as server:
+            feeds = build_feeds(
+                b, feeds=s.feeds, entries=s.entries, base_url=server.base_url, now=now, seed=b.seed + 3
             )
-            for i, (path, _, _) in enumerate(feeds)
-        ]
-        for run in range(s.runs):
-            db = b.work_dir / f"poll-{run}.db"
-            storage = Storage(db)
-            storage.sync_sources(sources)
-            extractor = CountingExtractor(b.registry)
-            try:
-                async with Fetcher(per_host_limit=PER_HOST_LIMIT) as fetcher:
-                    # The entries carry their stories: no page is fetched (see the note).
-                    pipeline = Pipeline(storage, extractor, fetcher, fetch_pages=False)
-                    started = time.perf_counter()
-                    results = await pipeline.poll_all(sources, now)
-                    first_times.append(time.perf_counter() - started)
-                    failures += [f"{r.source}: {r.error}" for r in results if r.status != "ok"]
-                    new_statements.append(sum(r.new_statements for r in results))
-                    server.reset_counters()
-                    extractor.calls = 0
-                    with counting_parses() as parses:
+            stamp = "Mon, 24 Nov 2025 00:00:00 GMT"
+            for path, body, _ in feeds:
+                server.add(path, body, etag=f'"{path}-v1"', last_modified=stamp)
+            kb = statistics.mean(len(body) for _, body, _ in feeds) / 1024
+            sources = [
+                Source(
+                    key=f"wire-{i:04d}",
+                    name=f"Wire {i}",
+                    url=server.url(path),
+                    interval=timedelta(minutes=15),
+                )
+                for i, (path, _, _) in enumerate(feeds)
+            ]
+            for run in range(s.runs):
+                db = b.work_dir / f"poll-{run}.db"
+                storage = Storage(db)
+                storage.sync_sources(sources)
+                try:
+                    async with Fetcher(per_host_limit=PER_HOST_LIMIT) as fetcher:
+                        # The entries carry their stories: no page is fetched (see the note).
+                        pipeline = Pipeline(storage, work.extractor, fetcher, fetch_pages=False, work=work)
+                        started = time.perf_counter()
+                        results = await pipeline.poll_all(sources, now)
+                        first_times.append(time.perf_counter() - started)
+                        failures += [f"{r.source}: {r.error}" for r in results if r.status != "ok"]
+                        new_statements.append(sum(r.new_statements for r in results))
+                        server.reset_counters()
+                        pipeline.counts.clear()
                         started = time.perf_counter()
                         again = await pipeline.poll_all(sources, now + timedelta(minutes=15))
                         second_times.append(time.perf_counter() - started)
-                    parses_second.append(parses[0])
-                    extracts_second.append(extractor.calls)
-                    not_modified.append(sum(server.not_modified.values()))
-                    failures += [
-                        f"{r.source}: {r.status} {r.error or ''}" for r in again if r.status != "not_modified"
-                    ]
-            finally:
-                storage.close()
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{db}{suffix}").unlink(missing_ok=True)
-            progress(
-                f"poll run {run + 1}/{s.runs}: {first_times[-1]:.2f} s, then 304s {second_times[-1]:.2f} s"
-            )
+                        parses_second.append(pipeline.counts["feeds_parsed"])
+                        extracts_second.append(pipeline.counts["articles_extracted"])
+                        not_modified.append(sum(server.not_modified.values()))
+                        failures += [
+                            f"{r.source}: {r.status} {r.error or ''}"
+                            for r in again
+                            if r.status != "not_modified"
+                        ]
+                finally:
+                    storage.close()
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{db}{suffix}").unlink(missing_ok=True)
+                progress(
+                    f"poll run {run + 1}/{s.runs}: {first_times[-1]:.2f} s, then 304s {second_times[-1]:.2f} s"
+                )
+    workers = (
+        f"{work.workers} worker process" + ("" if work.workers == 1 else "es")
+        if work.workers
+        else "inline (one CPU)"
+    )
     failure_note = f"; {len(failures)} failures, e.g. {failures[0]}" if failures else ""
     lower_bound = s.feeds / PER_HOST_LIMIT * POLL_LATENCY
     first = Row(
@@ -473,6 +459,7 @@ async def _bench_poll(b: Bench) -> list[Row]:
         10.0,
         (
             f"{kb:.0f} KB RSS feeds whose entries carry ~200-word stories (no page fetch: fetch_pages=False); "
+            f"parsing and extraction: {workers}, started before the timed poll as `run` does; "
             f"{median(new_statements):,.0f} statements stored per poll; fresh SQLite file per run; "
             f"Fetcher(per_host_limit={PER_HOST_LIMIT}) — every feed is on one loopback host here "
             f"(real feeds spread over many hosts), so latency alone costs ≥ {lower_bound:.2f} s; "

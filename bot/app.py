@@ -18,6 +18,7 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,6 +37,7 @@ from digests.pipeline import Pipeline
 from digests.schedule import Scheduler
 from digests.storage import Storage
 from digests.summarise import LLMConfig, LLMSummariser, extractive_summary
+from digests.workers import CpuWork
 
 log = logging.getLogger("bot.app")
 
@@ -290,7 +292,10 @@ class App:
             run_owner = "run:"
             storage.release_claims(run_owner)  # leases of an earlier `run` that was killed
             delivery = Delivery(storage, senders, pacers, clock=self.clock, owner=f"{run_owner}{os.getpid()}")
-            pipeline = Pipeline(storage, self.extractor, fetcher)
+            work = CpuWork(self.extractor, workers=s.poll_workers)
+            stoppers.append(partial(asyncio.to_thread, work.close))
+            await work.start()
+            pipeline = Pipeline(storage, self.extractor, fetcher, work=work)
             platforms = list(senders)
             terminal_only = "terminal" in senders
 

@@ -195,6 +195,7 @@ def cmd_ingest(parts: Parts, args: argparse.Namespace) -> int:
 def cmd_poll(parts: Parts, args: argparse.Namespace) -> int:
     from digests.fetch import Fetcher
     from digests.pipeline import Pipeline, PollResult, utcnow
+    from digests.workers import CpuWork
 
     sources = parts.config.sources
     if args.source:
@@ -219,9 +220,14 @@ def cmd_poll(parts: Parts, args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
 
     async def run() -> list[PollResult]:
-        async with Fetcher() as fetcher:
-            pipeline = Pipeline(storage, parts.extractor, fetcher)
-            return await pipeline.poll_all(sources, utcnow(), on_done=progress)
+        # One source needs no worker process: spawning one costs more than it saves.
+        work = CpuWork(parts.extractor, workers=parts.settings.poll_workers if len(sources) > 1 else 0)
+        try:
+            async with Fetcher() as fetcher:
+                pipeline = Pipeline(storage, parts.extractor, fetcher, work=work)
+                return await pipeline.poll_all(sources, utcnow(), on_done=progress)
+        finally:
+            await asyncio.to_thread(work.close)
 
     try:
         results = asyncio.run(run())

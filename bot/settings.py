@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from digests.workers import default_workers
+
 DEFAULT_DB = "data/digestbot.db"
+MAX_POLL_WORKERS = 16
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -39,6 +42,7 @@ class Settings:
     llm_base_url: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
     llm_model: str | None = None
+    poll_workers: int = 0  # processes that parse and extract during polls; 0 = on the event loop
 
     @property
     def telegram_enabled(self) -> bool:
@@ -128,6 +132,14 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         if not port_raw.isdigit() or not 0 <= int(port_raw) < 65536:
             raise SettingsError(f"PORT must be a port number, got {port_raw!r}")
         port = int(port_raw)
+    workers_raw = get("DIGESTBOT_POLL_WORKERS")
+    poll_workers = default_workers()
+    if workers_raw is not None:
+        if not workers_raw.isdigit() or int(workers_raw) > MAX_POLL_WORKERS:
+            raise SettingsError(
+                f"DIGESTBOT_POLL_WORKERS must be a number from 0 to {MAX_POLL_WORKERS}, got {workers_raw!r}"
+            )
+        poll_workers = int(workers_raw)
     api_url = get("SLACK_API_URL") or "https://slack.com/api/"
     if not api_url.endswith("/"):
         api_url += "/"
@@ -147,4 +159,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         llm_base_url=get("LLM_BASE_URL"),
         llm_api_key=get("LLM_API_KEY"),
         llm_model=get("LLM_MODEL"),
+        poll_workers=poll_workers,
     )

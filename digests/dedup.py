@@ -102,6 +102,7 @@ _TRANSLATE = str.maketrans(
 )
 _DIGIT_SEPARATOR = re.compile(r"(?<=\d)[.,'\u00a0\u202f](?=\d{3}\b)")
 _STRAY_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
+_ASCII_DROP = re.compile(r"[^a-z0-9A-Z']")  # what _keep drops, for ASCII text
 
 
 def _keep(char: str) -> bool:
@@ -113,7 +114,10 @@ def normalise(text: str) -> str:
     """The comparable form of ``text``: see the module docstring for every step."""
     folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
     folded = _DIGIT_SEPARATOR.sub("", folded)
-    kept = "".join(char if _keep(char) else " " for char in folded)
+    if folded.isascii():  # most text: one regex instead of a test per character
+        kept = _ASCII_DROP.sub(" ", folded)
+    else:
+        kept = "".join(char if _keep(char) else " " for char in folded)
     kept = _STRAY_APOSTROPHE.sub(" ", kept)
     return " ".join(kept.split())
 

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from digests.extract import Extractor
 from digests.fetch import Fetcher, FetchError, backoff_delay
 from digests.models import Article, Extracted, Source
 from digests.storage import Storage
+from digests.workers import CpuWork, WorkerCrashed
 
 log = logging.getLogger("digests.pipeline")
 
@@ -82,12 +84,18 @@ class Pipeline:
         *,
         fetch_pages: bool = True,
         max_entries: int = 200,
+        work: CpuWork | None = None,
     ) -> None:
+        """``work`` runs parsing and extraction (in worker processes when it has them); without
+        it they run inline with ``extractor``."""
         self.storage = storage
         self.extractor = extractor
         self.fetcher = fetcher
         self.fetch_pages = fetch_pages
         self.max_entries = max_entries
+        self.work = work if work is not None else CpuWork(extractor, workers=0)
+        # What this pipeline has done, wherever the work ran: "feeds_parsed", "articles_extracted".
+        self.counts: Counter[str] = Counter()
 
     async def poll_all(
         self,
@@ -108,7 +116,7 @@ class Pipeline:
         started = loop.time()
         try:
             result = await self._poll(source, now)
-        except (FetchError, parse.FeedError) as exc:
+        except (FetchError, parse.FeedError, WorkerCrashed) as exc:
             result = self._failed(source, now, exc.reason)
         except Exception as exc:  # one source's bug must not stop the others
             log.exception("poll %s: unexpected error", source.key)
@@ -146,7 +154,8 @@ class Pipeline:
                 source.key, now=now, etag=None, last_modified=None, next_poll=next_poll
             )
             return PollResult(source.key, "not_modified")
-        feed = parse.parse_feed(
+        self.counts["feeds_parsed"] += 1
+        feed = await self.work.parse_feed(
             fetched.body, url=fetched.url, content_type=fetched.content_type, max_entries=self.max_entries
         )
         known = self.storage.known_entries(source.key, [e.id for e in feed.entries])
@@ -157,8 +166,16 @@ class Pipeline:
                 continue
             too_old = first_poll and entry.published is not None and entry.published < now - source.max_age
             todo.append((entry, digest, too_old))
-        pages = await asyncio.gather(*(self._page(e) for e, _, old in todo if not old))
-        page_iter = iter(pages)
+        fresh = [entry for entry, _, too_old in todo if not too_old]
+        pages = await asyncio.gather(*(self._page(entry) for entry in fresh))
+        found = await self.work.extract(
+            [
+                (text, (entry.published or now).date(), entry.title)
+                for entry, text in zip(fresh, pages, strict=True)
+            ]
+        )
+        self.counts["articles_extracted"] += len(fresh)
+        page_iter, found_iter = iter(pages), iter(found)
         saved: list[tuple[Article, str, str, list[Extracted]]] = []
         for entry, digest, too_old in todo:
             article_text = "" if too_old else next(page_iter)
@@ -173,8 +190,7 @@ class Pipeline:
             )
             statements: list[Extracted] = []
             if not too_old:
-                day = (entry.published or now).date()
-                statements = self.extractor.extract(article_text, day, entry.title)
+                statements = next(found_iter)
                 if source.leader:
                     statements = official_statements(statements, entry, source.leader, article_text)
             saved.append((article, entry.id, digest, statements))
@@ -205,7 +221,7 @@ class Pipeline:
                 html = page.body
             except FetchError as exc:
                 log.info("page %s: %s (using the feed's own text)", entry.link, exc.reason)
-        return parse.page_text_or_fallback(html, entry)
+        return await self.work.page_text(html, entry)
 
 
 def article_from_document(

@@ -77,6 +77,19 @@ def test_normalise_is_idempotent(text: str) -> None:
     assert once == once.strip()
 
 
+def _normalise_char_by_char(text: str) -> str:
+    """The reference: every character tested on its own (normalise takes a regex for ASCII)."""
+    folded = dedup.unicodedata.normalize("NFKC", text).translate(dedup._TRANSLATE).casefold()
+    folded = dedup._DIGIT_SEPARATOR.sub("", folded)
+    kept = "".join(char if dedup._keep(char) else " " for char in folded)
+    return " ".join(dedup._STRAY_APOSTROPHE.sub(" ", kept).split())
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)) | st.text())
+def test_the_ascii_shortcut_normalises_as_the_general_path(text: str) -> None:
+    assert normalise(text) == _normalise_char_by_char(text)
+
+
 # --------------------------------------------------------------------------- fingerprint
 
 
