@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median_low
 from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -777,6 +778,26 @@ def _status_kb(pid: int) -> tuple[int, int] | None:
     return int(rss), int(values.get("VmHWM", rss))
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every living process below ``pid`` (the poll workers and multiprocessing's helper)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found
+
+
 def bench_memory(b: Bench) -> list[Row]:
     if not Path("/proc/self/status").exists():
         raise RuntimeError("needs /proc (Linux) to read a process's resident memory")
@@ -790,6 +811,7 @@ async def _bench_memory(b: Bench) -> list[Row]:
     db_path, built = statements_db(b, s.statements)
     size = f"{s.memory_sources:,} sources, {s.statements:,} statements"
     peaks: list[float] = []
+    splits: list[str] = []
     steady: list[float] = []
     poll_seconds: list[float] = []
     problems: list[str] = []
@@ -798,21 +820,25 @@ async def _bench_memory(b: Bench) -> list[Row]:
             run_dir = b.work_dir / f"memory-{run}"
             run_dir.mkdir(parents=True, exist_ok=True)
             try:
-                peak, rss, seconds, problem = await _memory_run(b, server, run, run_dir, db_path)
+                peak, rss, seconds, problem, parts = await _memory_run(b, server, run, run_dir, db_path)
             finally:
                 shutil.rmtree(run_dir, ignore_errors=True)
             if problem:
                 problems.append(problem)
             peaks.append(peak)
+            splits.append(parts)
             steady.append(rss)
             poll_seconds.append(seconds)
             progress(
                 f"memory run {run + 1}/{s.memory_runs}: peak {peak:.0f} MB, after the poll {rss:.0f} MB, "
                 f"first poll {seconds:.1f} s"
             )
+    typical = splits[peaks.index(median_low(peaks))]
     note = (
-        f"peak VmHWM of `python -m bot run` (terminal mode, no chat tokens) over its first poll round "
-        f"(~{median(poll_seconds):.0f} s) and {s.memory_window:g} s after it; median VmRSS after the poll "
+        f"peak VmHWM of `python -m bot run` and its child processes, added up ({typical}; the poll "
+        f"workers of DIGESTBOT_POLL_WORKERS at its default), terminal mode, no chat tokens, over its "
+        f"first poll round (~{median(poll_seconds):.0f} s) and {s.memory_window:g} s after it; median "
+        f"VmRSS of the tree after the poll "
         f"{median(steady):.0f} MB; feeds on a loopback FeedServer (50 ms), one entry per feed with an "
         f"HTML page to fetch and extract, the others carry their text; statements DB {built}"
         + (f"; problems: {problems[0]}" if problems else "")
@@ -835,8 +861,9 @@ async def _bench_memory(b: Bench) -> list[Row]:
 
 async def _memory_run(
     b: Bench, server: Any, run: int, run_dir: Path, cached_db: Path
-) -> tuple[float, float, float, str]:
-    """One `digestbot run`: returns (peak MB, median RSS MB after the first poll, first-poll seconds, problem)."""
+) -> tuple[float, float, float, str, str]:
+    """One `digestbot run`: (peak MB, median RSS MB after the first poll, first-poll seconds, problem,
+    how the peak splits between the bot and its child processes)."""
     s = b.sizes
     now = datetime.now(UTC).replace(microsecond=0)
     feeds = build_feeds(
@@ -886,7 +913,8 @@ async def _memory_run(
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=run_dir, env=env, stdout=stdout, stderr=stderr
     )
-    samples: list[tuple[float, int, int]] = []
+    samples: list[tuple[float, int, int]] = []  # elapsed, tree VmRSS, bot's own VmHWM (kB)
+    peaks: dict[int, int] = {}  # pid → VmHWM (kB), every process of the tree ever seen
     started = time.monotonic()
     polled_at: float | None = None
     problem = ""
@@ -899,7 +927,14 @@ async def _memory_run(
                 problem = f"`digestbot run` exited early with {proc.returncode}: {tail}"
                 break
             elapsed = time.monotonic() - started
-            samples.append((elapsed, *status))
+            tree_rss = status[0]
+            peaks[proc.pid] = status[1]
+            for child in _descendants(proc.pid):
+                child_status = _status_kb(child)
+                if child_status is not None:
+                    tree_rss += child_status[0]
+                    peaks[child] = max(peaks.get(child, 0), child_status[1])
+            samples.append((elapsed, tree_rss, status[1]))
             if polled_at is None:
                 polls = stderr_path.read_text(errors="replace").count("digests.pipeline: poll ")
                 if polls >= s.memory_sources:
@@ -927,10 +962,13 @@ async def _memory_run(
     if failed_polls and not problem:
         problem = f"{failed_polls} sources failed their poll"
     if not samples:
-        return 0.0, 0.0, 0.0, problem or "no memory samples"
-    peak = max(hwm for _, _, hwm in samples) / 1024
+        return 0.0, 0.0, 0.0, problem or "no memory samples", ""
+    # Peak: each process's own high-water mark, added up (an upper bound: their peaks need not
+    # coincide, and shared library pages count once per process).
+    peak = sum(peaks.values()) / 1024
     after = [rss for t, rss, _ in samples if polled_at is not None and t >= polled_at] or [samples[-1][1]]
-    return peak, median(after) / 1024, polled_at or 0.0, problem
+    parts = f"bot {peaks[proc.pid] / 1024:.0f} MB + {len(peaks) - 1} child processes {(sum(peaks.values()) - peaks[proc.pid]) / 1024:.0f} MB"
+    return peak, median(after) / 1024, polled_at or 0.0, problem, parts
 
 
 # ------------------------------------------------------------------------------------------------
