@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from digests import parse
 from digests.parse import (
     FeedEntry,
     FeedError,
@@ -404,3 +405,16 @@ def test_page_text_or_fallback() -> None:
     assert page_text_or_fallback(b"<html><body><nav>Home</nav></body></html>", entry) == "Short summary."
     long_entry = FeedEntry(id="y", link=None, title="t", published=None, content="word " * 5000)
     assert page_text_or_fallback(fixture("article-page.html"), long_entry) == long_entry.content
+
+
+def test_content_encoded_without_a_description_comes_back_as_text_both_ways() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?>'
+        b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>T</title>'
+        b"<item><title>Story</title><link>https://example.org/a</link>"
+        b"<content:encoded><![CDATA[<p>Putin said <b>nothing</b> new.</p><script>alert(1)</script>]]></content:encoded>"
+        b"</item></channel></rss>"
+    )
+    for result in (parse.parse_feed(body), parse._parse_feed_slow(body)):
+        [entry] = result.entries
+        assert entry.content == "Putin said nothing new."
