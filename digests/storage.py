@@ -1182,8 +1182,10 @@ class _LeaderIndex:
         mine = prepared.shingles
         best: tuple[float, int, int] | None = None
         for statement_id, theirs in self.shingles.items():
+            if mine.isdisjoint(theirs):  # most candidates: no set built for them
+                continue
             shared = len(mine & theirs)
-            if shared and dedup.same_statement_counts(shared, len(mine), len(theirs)):
+            if dedup.same_statement_counts(shared, len(mine), len(theirs)):
                 # Highest containment, then most shingles in common, then the oldest statement.
                 key = (shared / min(len(mine), len(theirs)), shared, -statement_id)
                 if best is None or key > best:
