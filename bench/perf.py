@@ -379,8 +379,10 @@ async def _bench_poll(b: Bench) -> list[Row]:
 
     s = b.sizes
     size = f"{s.feeds:,} feeds × {s.entries} entries"
-    # As `digestbot run` has it: parsing and extraction in worker processes, started beforehand.
-    work = CpuWork(Extractor(b.registry), workers=default_workers())
+    # As `digestbot run` has it: parsing and extraction in worker processes, started beforehand
+    # (DIGESTBOT_POLL_WORKERS, as for `run`, else the default: one with a spare CPU).
+    wanted = os.environ.get("DIGESTBOT_POLL_WORKERS", "").strip()
+    work = CpuWork(Extractor(b.registry), workers=int(wanted) if wanted.isdigit() else default_workers())
     with contextlib.closing(work):
         await work.start()
         first_times: list[float] = []
@@ -445,7 +447,7 @@ async def _bench_poll(b: Bench) -> list[Row]:
     workers = (
         f"{work.workers} worker process" + ("" if work.workers == 1 else "es")
         if work.workers
-        else "inline (one CPU)"
+        else "inline, on the event loop (DIGESTBOT_POLL_WORKERS=0)"
     )
     failure_note = f"; {len(failures)} failures, e.g. {failures[0]}" if failures else ""
     lower_bound = s.feeds / PER_HOST_LIMIT * POLL_LATENCY
