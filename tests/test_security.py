@@ -30,7 +30,7 @@ import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.commands import Commands
-from bot.delivery import Delivery, telegram_pacer
+from bot.delivery import Delivery
 from bot.logs import setup_logging
 from bot.settings import Settings
 from bot.slack_chat import SlackChat, SlackSender
@@ -64,6 +64,7 @@ from tests.fakes.slack import (
 )
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.feedserver import FeedServer, closed_port
+from tests.test_telegram import running_chat
 
 # PTB reads the deprecated int form of RetryAfter.retry_after itself when it builds the exception.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
@@ -186,26 +187,10 @@ async def test_slack_http_turns_away_every_other_forgery_and_changes_nothing(
 # Telegram: only admins change a group's subscription
 
 
-@asynccontextmanager
-async def telegram_bot(
+def telegram_bot(
     fake: FakeTelegram, storage: Storage, registry: Registry
-) -> AsyncIterator[TelegramChat]:
-    chat = TelegramChat(
-        fake.token,
-        fake.api_root,
-        commands(storage, registry),
-        storage,
-        registry,
-        pacer=telegram_pacer(),
-        timeouts=FAST,
-        poll_timeout=1.0,
-    )
-    await chat.start()
-    try:
-        await fake.wait_for_poller()
-        yield chat
-    finally:
-        await chat.stop()
+) -> AbstractAsyncContextManager[TelegramChat]:
+    return running_chat(fake, storage, registry, commands(storage, registry))
 
 
 async def answer(

@@ -139,12 +139,13 @@ def make_commands(storage: Storage, registry: Registry) -> Commands:
 
 @asynccontextmanager
 async def running_chat(
-    fake: FakeTelegram, storage: Storage, registry: Registry
+    fake: FakeTelegram, storage: Storage, registry: Registry, commands: Commands | None = None
 ) -> AsyncIterator[TelegramChat]:
+    """A TelegramChat polling ``fake`` (fast timeouts), stopped on the way out."""
     chat = TelegramChat(
-        TOKEN,
+        fake.token,
         fake.api_root,
-        make_commands(storage, registry),
+        commands or make_commands(storage, registry),
         storage,
         registry,
         pacer=telegram_pacer(),
