@@ -37,7 +37,6 @@ import feedparser.html
 import feedparser.mixin
 import feedparser.urls
 import feedparser.util
-import trafilatura
 from lxml import etree
 
 __all__ = [
@@ -1333,6 +1332,9 @@ def html_to_text(html: bytes | str, *, url: str | None = None) -> str | None:
     one paragraph per block separated by blank lines; None when no main text is found."""
     if not html or not html.strip():
         return None
+    # Imported on first use: ~12 MB that a bot whose pages are read in a worker process never needs.
+    import trafilatura
+
     started = time.monotonic()
     try:
         text = trafilatura.extract(
