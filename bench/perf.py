@@ -382,7 +382,10 @@ async def _bench_poll(b: Bench) -> list[Row]:
     # As `digestbot run` has it: parsing and extraction in worker processes, started beforehand
     # (DIGESTBOT_POLL_WORKERS, as for `run`, else the default: one with a spare CPU).
     wanted = os.environ.get("DIGESTBOT_POLL_WORKERS", "").strip()
-    work = CpuWork(Extractor(b.registry), workers=int(wanted) if wanted.isdigit() else default_workers())
+    work = CpuWork(
+        Extractor(b.registry),
+        workers=int(wanted) if wanted.isascii() and wanted.isdigit() else default_workers(),
+    )
     with contextlib.closing(work):
         await work.start()
         first_times: list[float] = []

@@ -129,13 +129,13 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     port_raw = get("PORT")
     port: int | None = None
     if port_raw is not None:
-        if not port_raw.isdigit() or not 0 <= int(port_raw) < 65536:
+        if not (port_raw.isascii() and port_raw.isdigit()) or not 0 <= int(port_raw) < 65536:
             raise SettingsError(f"PORT must be a port number, got {port_raw!r}")
         port = int(port_raw)
     workers_raw = get("DIGESTBOT_POLL_WORKERS")
     poll_workers = default_workers()
     if workers_raw is not None:
-        if not workers_raw.isdigit() or int(workers_raw) > MAX_POLL_WORKERS:
+        if not (workers_raw.isascii() and workers_raw.isdigit()) or int(workers_raw) > MAX_POLL_WORKERS:
             raise SettingsError(
                 f"DIGESTBOT_POLL_WORKERS must be a number from 0 to {MAX_POLL_WORKERS}, got {workers_raw!r}"
             )

@@ -452,7 +452,7 @@ class Fetcher:
         cap = self.max_bytes
         too_big = f"body larger than {_size(cap)}"
         declared = response.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > cap:
+        if declared.isascii() and declared.isdigit() and int(declared) > cap:
             raise FetchError(url, too_big)
         codings = [
             c.strip().lower()

@@ -23,6 +23,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +37,7 @@ from digests import parse
 from digests.extract import Extractor
 from digests.models import Extracted
 
-__all__ = ["CpuWork", "ExtractJob", "WorkerCrashed", "default_workers"]
+__all__ = ["CpuWork", "ExtractJob", "WorkerCrashed", "WorkerError", "default_workers"]
 
 log = logging.getLogger("digests.workers")
 
@@ -66,20 +67,47 @@ def default_workers() -> int:
 _extractor: Extractor | None = None
 
 
-def _init_worker(extractor: Extractor) -> None:
+class WorkerError(Exception):
+    """An unexpected exception raised in a worker, carried back as its type name and message
+    (many exceptions, lxml's among them, cannot be pickled; one that fails to unpickle would
+    break the whole pool)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _init_worker(extractor: Extractor, parent: int) -> None:
     global _extractor
     _extractor = extractor
     logging.getLogger().setLevel(logging.WARNING)  # workers' own logs: warnings only
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    # Ctrl-C and a stop signal sent to the whole process group are the parent's to handle: it
+    # finishes the poll and then closes the pool. A worker that died of them would hand the
+    # parent a KeyboardInterrupt as a job's result, or a broken pool in the middle of a drain.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
 
 
 def _exit_with_parent(parent: int, every: float = 0.5) -> None:
     """A worker outlives a parent killed with SIGKILL (it holds its own end of the job queue, so
     it never reads end-of-file): it would wait forever and keep the parent's stdout open. When
-    the parent is gone, the worker is re-parented: leave then."""
+    the parent is gone, the worker is re-parented: leave then. ``parent`` is the pid the parent
+    gave, so a parent that died while the worker was still starting is noticed too."""
     while os.getppid() == parent:
         time.sleep(every)
     os._exit(0)
+
+
+def _guarded(job: Callable[[], T]) -> T:
+    """Run ``job`` in the worker; what it raises reaches the parent intact (``FeedError``) or as
+    a ``WorkerError`` that always pickles."""
+    try:
+        return job()
+    except parse.FeedError:
+        raise
+    except Exception as exc:
+        raise WorkerError(f"{type(exc).__name__}: {exc}") from None
 
 
 def _extract_many(jobs: Sequence[ExtractJob]) -> list[list[Extracted]]:
@@ -108,9 +136,14 @@ class CpuWork:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
-        self._turn = asyncio.Condition()  # guards the two counts below
+        # Counts change on the event loop's thread only, with no await in between, so they need
+        # no lock; the events tell waiters that a count reached zero.
         self._running = 0  # first attempts in flight
         self._retries = 0  # retries waiting or running (new jobs wait for them)
+        self._idle = asyncio.Event()  # set while _running == 0
+        self._idle.set()
+        self._no_retries = asyncio.Event()  # set while _retries == 0
+        self._no_retries.set()
         self._retry_lock = asyncio.Lock()
 
     @property
@@ -125,16 +158,34 @@ class CpuWork:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self.extractor,),
+                initargs=(self.extractor, os.getpid()),
             )
         return self._pool
 
     async def start(self) -> list[int]:
         """Spawn the workers now (each imports the parsers and loads the extractor, ~1 s) rather
-        than inside the first poll. Returns the workers' process ids (empty when inline)."""
+        than inside the first poll. Returns the workers' process ids (empty when inline).
+
+        Where processes cannot be spawned (no ``/dev/shm`` for the pool's semaphores, a sandbox
+        that forbids it, a worker that dies while starting), the work runs inline instead, with
+        a warning: slower polls, nothing lost.
+        """
         if self.inline:
             return []
-        return list(await asyncio.gather(*(self._call(_ready) for _ in range(self.workers))))
+        try:
+            return list(await asyncio.gather(*(self._call(_ready) for _ in range(self.workers))))
+        except Exception as exc:
+            log.warning(
+                "could not start %d worker process(es) (%s: %s); parsing and extraction run inline",
+                self.workers,
+                type(exc).__name__,
+                exc,
+            )
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            self.workers = 0
+            return []
 
     def pids(self) -> list[int]:
         """Process ids of the running workers (for memory accounting)."""
@@ -171,36 +222,39 @@ class CpuWork:
         itself and it alone fails with ``WorkerCrashed``.
         """
         loop = asyncio.get_running_loop()
-        async with self._turn:
-            await self._turn.wait_for(lambda: self._retries == 0)
-            self._running += 1
-        pool = self._executor()
+        guarded = partial(_guarded, job)
+        while self._retries:
+            await self._no_retries.wait()
+        self._running += 1
+        self._idle.clear()
         try:
-            return await loop.run_in_executor(pool, job)
-        except BrokenProcessPool:
-            self._replace(pool)
-            log.warning("a worker process died; restarting the pool, retrying its jobs one at a time")
+            pool = self._executor()
+            try:
+                return await loop.run_in_executor(pool, guarded)
+            except BrokenProcessPool:
+                self._replace(pool)
+                log.warning("a worker process died; restarting the pool, retrying its jobs one at a time")
         finally:
-            async with self._turn:
-                self._running -= 1
-                self._turn.notify_all()
-        async with self._turn:
-            self._retries += 1
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
+        self._retries += 1
+        self._no_retries.clear()
         try:
             async with self._retry_lock:  # one retry at a time...
-                async with self._turn:  # ...and only once every first attempt has finished
-                    await self._turn.wait_for(lambda: self._running == 0)
+                while self._running:  # ...once every first attempt has finished
+                    await self._idle.wait()
                 pool = self._executor()
                 try:
-                    return await loop.run_in_executor(pool, job)
+                    return await loop.run_in_executor(pool, guarded)
                 except BrokenProcessPool:
                     self._replace(pool)
                     name = getattr(getattr(job, "func", job), "__name__", "a job")
                     raise WorkerCrashed(f"a worker process died while running {name}") from None
         finally:
-            async with self._turn:
-                self._retries -= 1
-                self._turn.notify_all()
+            self._retries -= 1
+            if not self._retries:
+                self._no_retries.set()
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """Drop a broken pool (once, however many jobs noticed it); the next call builds anew."""
@@ -209,6 +263,8 @@ class CpuWork:
             broken.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
+        """Stop the workers (waits for the job each is running). Call it once the polls are
+        done: a job still queued is cancelled, and later calls raise ``RuntimeError``."""
         self._closed = True
         pool, self._pool = self._pool, None
         if pool is not None:

@@ -27,7 +27,7 @@ def test_poll_workers_is_set_from_the_environment(value: str) -> None:
     assert settings(DIGESTBOT_POLL_WORKERS=value).poll_workers == int(value)
 
 
-@pytest.mark.parametrize("value", ["-1", "two", "1.5", str(MAX_POLL_WORKERS + 1)])
+@pytest.mark.parametrize("value", ["-1", "two", "1.5", "²", "٣", str(MAX_POLL_WORKERS + 1)])
 def test_a_wrong_poll_workers_value_is_one_clear_line(value: str) -> None:
     with pytest.raises(
         SettingsError, match=f"DIGESTBOT_POLL_WORKERS must be a number from 0 to {MAX_POLL_WORKERS}"
@@ -49,3 +49,9 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     dotenv.write_text("DIGESTBOT_POLL_WORKERS=2\nDIGESTBOT_DB='x.db'\n# comment\n", "utf-8")
     s = load_settings({"DIGESTBOT_DB": "y.db"}, dotenv=dotenv)
     assert s.poll_workers == 2 and s.db_path == "y.db"
+
+
+@pytest.mark.parametrize("value", ["http", "²", "70000", "-1"])
+def test_a_wrong_port_is_one_clear_line(value: str) -> None:
+    with pytest.raises(SettingsError, match="PORT must be a port number"):
+        settings(PORT=value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from digests import parse
+from digests import workers as workers_module
 from digests.config import load_config
 from digests.extract import Extractor
 from digests.fetch import Fetcher
@@ -23,7 +25,7 @@ from digests.leaders import Registry
 from digests.models import Source
 from digests.pipeline import Pipeline
 from digests.storage import Storage
-from digests.workers import CpuWork, WorkerCrashed, default_workers
+from digests.workers import CpuWork, WorkerCrashed, WorkerError, default_workers
 from tests.feedserver import FeedServer
 from tests.test_pipeline import http_date, page, rss
 
@@ -202,6 +204,8 @@ def test_workers_leave_when_their_parent_is_killed(tmp_path: Path) -> None:
     )
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
+        ready, _, _ = select.select([parent.stdout], [], [], 60)
+        assert ready, "the parent script did not start its worker within 60 s"
         worker = int(parent.stdout.readline())  # type: ignore[union-attr]
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(10)
@@ -219,3 +223,53 @@ def _alive(pid: int) -> bool:
             return handle.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_workers_ignore_ctrl_c_sent_to_the_process_group(work: CpuWork) -> None:
+    before = work.pids()
+    for pid in before:
+        os.kill(pid, signal.SIGINT)  # what a terminal's Ctrl-C sends to every process of the group
+        os.kill(pid, signal.SIGTERM)
+    await asyncio.sleep(0.3)
+    assert await work.extract([("“We will win,” Putin said.", None, None)])
+    assert work.pids() == before  # the same workers, still there
+
+
+async def test_an_unpicklable_exception_in_a_worker_arrives_as_a_worker_error(work: CpuWork) -> None:
+    from lxml import etree
+
+    with pytest.raises(WorkerError, match="XMLSyntaxError"):
+        await work._call(partial(etree.fromstring, b"<unclosed"))
+    # Nothing broke: the same pool answers the next job.
+    pids = work.pids()
+    assert await work.extract([("“We will win,” Putin said.", None, None)])
+    assert work.pids() == pids
+
+
+async def test_work_runs_inline_when_no_worker_can_be_started(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_processes(*args: object, **kwargs: object) -> None:
+        raise OSError("[Errno 38] Function not implemented: sem_open")  # a sandbox without /dev/shm
+
+    monkeypatch.setattr(workers_module, "ProcessPoolExecutor", no_processes)
+    work = CpuWork(extractor, workers=2)
+    assert await work.start() == []
+    assert work.inline and work.workers == 0
+    assert "run inline" in caplog.text and "sem_open" in caplog.text
+    found = await work.extract([("“We will win,” Putin said.", None, None)])
+    assert found[0][0].leader == "putin"
+    work.close()
+
+
+async def test_cancelled_jobs_leave_the_counts_balanced(work: CpuWork) -> None:
+    jobs = [asyncio.ensure_future(work.extract([(f"“Item {i},” Putin said.", None, None)])) for i in range(8)]
+    await asyncio.sleep(0)
+    for job in jobs[::2]:
+        job.cancel()
+    await asyncio.gather(*jobs, return_exceptions=True)
+    assert (work._running, work._retries) == (0, 0)
+    # A crash after the cancellations still retries and recovers (a leaked count would hang here).
+    with pytest.raises(WorkerCrashed):
+        await asyncio.wait_for(work._call(partial(os._exit, 1)), 60)
+    assert await asyncio.wait_for(work.extract([("“We will win,” Putin said.", None, None)]), 60)
