@@ -106,11 +106,6 @@ def test_parse_duration() -> None:
         parse_duration("-5m")
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry(load_config(ROOT / "config").leaders)
-
-
 @pytest.mark.parametrize(
     ("query", "key"),
     [

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from digests.config import load_config
 from digests.digest import build_digest, due, rank, scheduled_instant
 from digests.extract import Extractor
 from digests.leaders import Registry
@@ -22,11 +21,6 @@ from digests.summarise import LLMConfig, LLMSummariser, extractive_summary, quot
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "fixtures" / "articles" / "seed-putin-astana.txt"
 UTC_ = UTC
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry(load_config(ROOT / "config").leaders)
 
 
 def sub(**kw: object) -> Subscription:

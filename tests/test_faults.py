@@ -46,7 +46,6 @@ from bot.delivery import Delivery, DeliveryReport, Pacer, slack_pacer, telegram_
 from bot.slack_chat import SlackSender
 from bot.telegram_chat import TelegramSender, Timeouts, html_parts, make_bot
 from digests import render
-from digests.config import load_config
 from digests.digest import build_digest
 from digests.extract import Extractor
 from digests.leaders import Registry
@@ -91,11 +90,6 @@ class Expected:
 
     telegram: list[dict[str, str]]
     slack: list[dict[str, Any]]
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry(load_config(ROOT / "config").leaders)
 
 
 @pytest.fixture

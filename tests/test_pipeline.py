@@ -12,9 +12,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from digests.config import load_config
 from digests.extract import Extractor
 from digests.fetch import Fetcher
 from digests.leaders import Registry
@@ -56,11 +53,6 @@ def rss(items: list[dict[str, str]], title: str = "Wire") -> str:
 
 def http_date(dt: datetime) -> str:
     return email.utils.format_datetime(dt, usegmt=True)
-
-
-@pytest.fixture
-def registry() -> Registry:
-    return Registry(load_config(ROOT / "config").leaders)
 
 
 def make_pipeline(storage: Storage, registry: Registry, fetcher: Fetcher) -> Pipeline:

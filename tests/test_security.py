@@ -46,7 +46,6 @@ from bot.logs import setup_logging
 from bot.settings import Settings
 from bot.slack_chat import SlackChat, SlackSender
 from bot.telegram_chat import TelegramChat, Timeouts
-from digests.config import load_config
 from digests.extract import Extractor
 from digests.leaders import Registry
 from digests.models import Article, Extracted, Source
@@ -79,11 +78,6 @@ ALICE, BOB, CAROL, DAVE = 1001, 1002, 1003, 1004
 SUPERGROUP = -1001234567890
 CHANNEL_BOT = 136817688  # the "from" Telegram puts on messages sent on behalf of a channel
 ANONYMOUS_ADMIN = 1087968824  # the "from" of an anonymous group admin
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry(load_config(ROOT / "config").leaders)
 
 
 @pytest.fixture
